@@ -1,0 +1,97 @@
+package c2s
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config holds the client-to-server settings. The zero value means the
+// defaults below; Validate fills nothing in, it only rejects nonsense, and
+// the accessor methods apply the defaults.
+type Config struct {
+	// Domain is the XMPP domain served ("localhost" by default).
+	Domain string `toml:"domain"`
+	// MaxStanzaBytes bounds one stanza on the wire (default 256 KiB);
+	// larger gets <policy-violation/> and the stream is closed.
+	MaxStanzaBytes int `toml:"max_stanza_bytes"`
+	// MaxDepth bounds XML nesting inside one stanza (default 64).
+	MaxDepth int `toml:"max_depth"`
+	// AuthTimeout is how long a stream may stay unauthenticated (default 30s).
+	AuthTimeout Duration `toml:"auth_timeout"`
+	// IdleTimeout closes a bound stream that sent nothing for this long,
+	// after a ping went unanswered (default 5m).
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// QueueLength is each session's outbound queue capacity in stanzas
+	// (default 1024).
+	QueueLength int `toml:"queue_length"`
+	// SlowConsumerGrace is how long a sender waits on a full outbound queue
+	// before the recipient's stream is closed (default 2s).
+	SlowConsumerGrace Duration `toml:"slow_consumer_grace"`
+	// AuthFailuresPerMinute is how many failed authentications one IP may
+	// make per minute before further attempts are delayed (default 10).
+	AuthFailuresPerMinute int `toml:"auth_failures_per_minute"`
+	// AllowRegistration enables XEP-0077 in-band registration (off).
+	AllowRegistration bool `toml:"allow_registration"`
+}
+
+// Duration is a time.Duration that decodes from strings such as "30s".
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText formats d as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func orDefault[T ~int | ~int64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (c Config) domain() string {
+	if c.Domain == "" {
+		return "localhost"
+	}
+	return c.Domain
+}
+func (c Config) maxStanzaBytes() int { return orDefault(c.MaxStanzaBytes, 256<<10) }
+func (c Config) maxDepth() int       { return orDefault(c.MaxDepth, 64) }
+func (c Config) authTimeout() time.Duration {
+	return time.Duration(orDefault(c.AuthTimeout, Duration(30*time.Second)))
+}
+func (c Config) idleTimeout() time.Duration {
+	return time.Duration(orDefault(c.IdleTimeout, Duration(5*time.Minute)))
+}
+func (c Config) queueLength() int { return orDefault(c.QueueLength, 1024) }
+func (c Config) slowConsumerGrace() time.Duration {
+	return time.Duration(orDefault(c.SlowConsumerGrace, Duration(2*time.Second)))
+}
+func (c Config) authFailuresPerMinute() int { return orDefault(c.AuthFailuresPerMinute, 10) }
+
+// Validate reports the first setting that cannot work, naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, key, problem string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("c2s.%s: %s", key, problem))
+		}
+	}
+	check(c.MaxStanzaBytes == 0 || c.MaxStanzaBytes >= 10000, "max_stanza_bytes", "must be at least 10000 (RFC 6120 §13.12)")
+	check(c.MaxDepth >= 0 && c.MaxDepth <= 1000, "max_depth", "must be between 1 and 1000")
+	check(c.AuthTimeout >= 0, "auth_timeout", "must not be negative")
+	check(c.IdleTimeout >= 0, "idle_timeout", "must not be negative")
+	check(c.QueueLength >= 0, "queue_length", "must not be negative")
+	check(c.SlowConsumerGrace >= 0, "slow_consumer_grace", "must not be negative")
+	check(c.AuthFailuresPerMinute >= 0, "auth_failures_per_minute", "must not be negative")
+	return errors.Join(errs...)
+}
