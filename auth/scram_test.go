@@ -166,8 +166,8 @@ func TestSCRAMSuccess(t *testing.T) {
 	ctx := context.Background()
 	a, _ := newTestAccounts(t)
 	mustAdd(t, a, "juliet", "r0m30myr0m30")
-	mustAdd(t, a, "a,b=c", "pencil")          // needs saslname escaping
-	mustAdd(t, a, "nbsp", "pass\u00a0word")     // OpaqueString maps U+00A0 to a space
+	mustAdd(t, a, "a,b=c", "pencil")         // needs saslname escaping
+	mustAdd(t, a, "nbsp", "pass\u00a0word")  // OpaqueString maps U+00A0 to a space
 	mustAdd(t, a, "ünïcode", "\uff21\uff22") // fullwidth letters stay as they are
 	tests := []struct {
 		name, user, password, gs2, wantUser string
