@@ -23,8 +23,10 @@ type SessionInfo struct {
 	JID        string    `json:"jid"`
 	RemoteAddr string    `json:"remote_addr"`
 	Since      time.Time `json:"since"`
+	Available  bool      `json:"available"` // has sent initial presence
 	Priority   int       `json:"priority"`
-	Secure     bool      `json:"secure"`
+	Secure     bool      `json:"secure"` // TLS in place
+	Debug      bool      `json:"debug"`  // debug switch on
 }
 
 // SessionsResponse is the body of GET /api/v1/sessions.

@@ -33,26 +33,31 @@ type UserResponse struct {
 	JID string `json:"jid"`
 }
 
-// parseJID parses s as a JID of the served domain. With bare set it must
-// have no resource; a localpart is always required.
-func (s *Server) parseJID(s0 string, bare bool) (jid.JID, error) {
-	if s0 == "" {
+// CheckJID parses s as a JID of domain (a prepared domainpart): it must
+// have a localpart and, with bare set, no resource. The errors say what is
+// wrong in terms an operator can act on.
+func CheckJID(s, domain string, bare bool) (jid.JID, error) {
+	if s == "" {
 		return jid.JID{}, errors.New("jid: missing")
 	}
-	j, err := jid.Parse(s0)
+	j, err := jid.Parse(s)
 	if err != nil {
-		return jid.JID{}, fmt.Errorf("jid %q: %v", s0, err)
+		return jid.JID{}, fmt.Errorf("jid %q: %v", s, err)
 	}
 	if j.Localpart() == "" {
-		return jid.JID{}, fmt.Errorf("jid %q: must be user@%s, not a server JID", s0, s.opts.Domain)
+		return jid.JID{}, fmt.Errorf("jid %q: must be user@%s, not a server JID", s, domain)
 	}
 	if bare && j.Resourcepart() != "" {
-		return jid.JID{}, fmt.Errorf("jid %q: must be a bare JID (no /resource)", s0)
+		return jid.JID{}, fmt.Errorf("jid %q: must be a bare JID (no /resource)", s)
 	}
-	if j.Domainpart() != s.opts.Domain {
-		return jid.JID{}, fmt.Errorf("jid %q: domain %s is not served here (this server serves %s)", s0, j.Domainpart(), s.opts.Domain)
+	if j.Domainpart() != domain {
+		return jid.JID{}, fmt.Errorf("jid %q: domain %s is not served here (this server serves %s)", s, j.Domainpart(), domain)
 	}
 	return j, nil
+}
+
+func (s *Server) parseJID(s0 string, bare bool) (jid.JID, error) {
+	return CheckJID(s0, s.opts.Domain, bare)
 }
 
 // accountError answers an error from Accounts with its status.
