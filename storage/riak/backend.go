@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	b := &Backend{cfg: cfg, log: cfg.Logger.With("storage", "riak"), metrics: m, cluster: cluster}
 	b.docs = documents{b}
 	b.kv = kvStore{b}
-	b.queues = queues{b}
+	b.queues = queues{b: b, locks: new(keyLocks)}
 	b.archives = archives{b}
 	if err := b.Ping(ctx); err != nil {
 		b.Close()

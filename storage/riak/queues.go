@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"sync"
 	"maps"
 	"slices"
 	"time"
@@ -19,7 +21,26 @@ const ackedTTL = time.Hour
 // queues is storage.Queues: an index document per queue in the documents
 // bucket type, merged from siblings as sets, and one object per item in the
 // KV bucket type (see the package doc).
-type queues struct{ b *Backend }
+type queues struct {
+	b     *Backend
+	locks *keyLocks
+}
+
+// keyLocks serialise this process's read-modify-write cycles on one queue
+// index, so that its limit holds exactly against racers in the process
+// and its writes do not make siblings of each other. Keys share one of a
+// fixed set of mutexes by hash.
+type keyLocks [64]sync.Mutex
+
+func (l *keyLocks) lock(k storage.Key) func() {
+	h := fnv.New32a()
+	h.Write([]byte(k.Kind))
+	h.Write([]byte{0})
+	h.Write([]byte(k.User))
+	m := &l[h.Sum32()%uint32(len(l))]
+	m.Lock()
+	return m.Unlock
+}
 
 // queueIndex is the stored index of one queue.
 type queueIndex struct {
@@ -91,8 +112,9 @@ func (q queues) writeIndex(ctx context.Context, op string, k storage.Key, idx qu
 }
 
 // Push stores the item, then adds its ID to the index. The limit is checked
-// against the index read first, so writers racing on one queue may exceed
-// it by the number of racers.
+// against the index read first: exact within this process, which
+// serialises pushes to one queue, but writers on other nodes racing with
+// it may exceed it by the number of racers.
 func (q queues) Push(ctx context.Context, k storage.Key, data []byte, limit int) (string, error) {
 	const op = "queue_push"
 	if err := validKey("queue push", k); err != nil {
@@ -101,6 +123,7 @@ func (q queues) Push(ctx context.Context, k storage.Key, data []byte, limit int)
 	if err := q.b.checkSize("queue push", k, data); err != nil {
 		return "", err
 	}
+	defer q.locks.lock(k)()
 	idx, vclock, err := q.readIndex(ctx, op, k)
 	if err != nil {
 		return "", err
@@ -164,6 +187,7 @@ func (q queues) Ack(ctx context.Context, k storage.Key, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	defer q.locks.lock(k)()
 	idx, vclock, err := q.readIndex(ctx, op, k)
 	if err != nil {
 		return err
@@ -216,6 +240,7 @@ func (q queues) Clear(ctx context.Context, k storage.Key) error {
 	if err := validKey("queue clear", k); err != nil {
 		return err
 	}
+	defer q.locks.lock(k)()
 	idx, vclock, err := q.readIndex(ctx, op, k)
 	if err != nil {
 		return err
