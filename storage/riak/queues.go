@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"sync"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/xmppd/xmppd/storage"
