@@ -1,0 +1,220 @@
+package c2s
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/xmppd/xmppd/stanza"
+)
+
+// serveStanzas is the read loop of a bound session: read one stanza, check
+// it, route it — in this goroutine — and repeat.
+func (s *Session) serveStanzas() {
+	ctx := context.Background()
+	for {
+		el, err := s.readElement(s.dec)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				s.closeWith(nil) // client closed the stream: answer in kind
+				return
+			}
+			s.fail(err)
+			return
+		}
+		start := time.Now()
+		if err := s.handleStanza(ctx, el); err != nil {
+			s.fail(err)
+			return
+		}
+		s.srv.m.handleSeconds.WithLabelValues(el.Name.Local).Observe(time.Since(start).Seconds())
+	}
+}
+
+// handleStanza validates addressing and dispatches by stanza kind. A
+// returned error closes the stream; stanza-level problems are answered with
+// stanza errors and return nil.
+func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
+	if el.Name.Space != stanza.NSClient {
+		return &streamError{cond: streamUnsupportedStanza, text: "unknown top-level element " + el.Name.Local}
+	}
+	kind := el.Name.Local
+	if kind != "message" && kind != "presence" && kind != "iq" {
+		return &streamError{cond: streamUnsupportedStanza, text: "unknown top-level element " + kind}
+	}
+	s.srv.m.stanzasIn.WithLabelValues(kind).Inc()
+
+	// RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only
+	// claim its own full or bare JID.
+	if from := el.Get("from"); from != "" {
+		j, err := jid.Parse(from)
+		if err != nil || !(j.Equal(s.jid) || j.Equal(s.jid.Bare())) {
+			return &streamError{cond: streamInvalidFrom, text: "'from' does not match the authenticated JID"}
+		}
+	}
+	el.Set("from", s.jid.String())
+
+	var to jid.JID
+	if raw := el.Get("to"); raw != "" {
+		j, err := jid.Parse(raw)
+		if err != nil {
+			s.reply(ErrorReply(el, JIDMalformed("invalid 'to' address"), s.srv.domain.String()))
+			return nil
+		}
+		to = j
+		el.Set("to", j.String())
+	}
+	switch kind {
+	case "message":
+		s.srv.routeMessage(ctx, s, el, to)
+	case "presence":
+		return s.handlePresence(ctx, el, to)
+	case "iq":
+		s.handleIQ(ctx, el, to)
+	}
+	return nil
+}
+
+// reply queues st (an answer to this session's own request) to itself.
+func (s *Session) reply(st *stanza.Element) {
+	if st == nil {
+		return
+	}
+	if st.Get("to") == "" {
+		st.Set("to", s.jid.String())
+	}
+	s.Send(st)
+}
+
+// handleIQ applies the IQ rules of RFC 6120 §8.2.3 and routes or serves the
+// request.
+func (s *Session) handleIQ(ctx context.Context, el *stanza.Element, to jid.JID) {
+	typ := el.Get("type")
+	payloads := el.Elements()
+	switch typ {
+	case "get", "set":
+		if el.Get("id") == "" || len(payloads) != 1 {
+			s.reply(ErrorReply(el, BadRequest("an IQ request needs an id and exactly one payload"), s.srv.domain.String()))
+			return
+		}
+	case "result", "error":
+		if el.Get("id") == "" || (typ == "result" && len(payloads) > 1) {
+			return // malformed response: never answered with an error
+		}
+	default:
+		s.reply(ErrorReply(el, BadRequest("unknown IQ type"), s.srv.domain.String()))
+		return
+	}
+	s.srv.routeIQ(ctx, s, el, to)
+}
+
+// handlePresence tracks availability and priority for undirected presence,
+// lets features (roster) process it, and routes directed presence.
+func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid.JID) error {
+	typ := el.Get("type")
+	if to.Domainpart() == "" {
+		switch typ {
+		case "":
+			prio, ok := parsePriority(el.ChildText(stanza.NSClient, "priority"))
+			if !ok {
+				s.reply(ErrorReply(el, BadRequest("priority must be an integer from -128 to 127"), s.srv.domain.String()))
+				return nil
+			}
+			wasAvailable, _ := s.Available()
+			s.setPresence(true, prio)
+			s.broadcastToOwnResources(el)
+			if err := s.presenceHooks(ctx, el); err != nil {
+				return err
+			}
+			if !wasAvailable {
+				for _, h := range s.srv.reg.onAvailable {
+					h(ctx, s)
+				}
+			}
+			return nil
+		case "unavailable":
+			wasAvailable, _ := s.Available()
+			s.setPresence(false, 0)
+			if wasAvailable {
+				s.broadcastToOwnResources(el)
+			}
+			return s.presenceHooks(ctx, el)
+		case "error":
+			return nil
+		}
+		// Subscription requests and probes without an addressee.
+		s.reply(ErrorReply(el, BadRequest("this presence type needs a 'to'"), s.srv.domain.String()))
+		return nil
+	}
+	if err := s.presenceHooks(ctx, el); err != nil {
+		if errors.Is(err, errPresenceHandled) {
+			return nil
+		}
+		return err
+	}
+	s.srv.routePresence(ctx, s, el, to)
+	return nil
+}
+
+var errPresenceHandled = errors.New("c2s: presence handled")
+
+// presenceHooks runs the features' presence handlers; it returns
+// errPresenceHandled when one of them took the stanza over.
+func (s *Session) presenceHooks(ctx context.Context, el *stanza.Element) error {
+	for _, h := range s.srv.reg.presence {
+		handled, err := h(ctx, s, el)
+		if err != nil {
+			var se *StanzaError
+			if errors.As(err, &se) {
+				s.reply(ErrorReply(el, se, s.srv.domain.String()))
+				return errPresenceHandled
+			}
+			s.log.Error("presence handler failed", "err", err)
+			return errPresenceHandled
+		}
+		if handled {
+			return errPresenceHandled
+		}
+	}
+	return nil
+}
+
+// broadcastToOwnResources sends the user's undirected presence to the
+// user's other available resources (RFC 6121 §4.2.2, §4.5.2).
+func (s *Session) broadcastToOwnResources(el *stanza.Element) {
+	for _, r := range s.srv.dir.Resources(s.jid.Bare().String()) {
+		if r == Resource(s) {
+			continue
+		}
+		if avail, _ := r.Available(); !avail {
+			continue
+		}
+		c := el.ShallowCopy()
+		c.Set("to", r.JID().String())
+		r.Send(c)
+	}
+}
+
+// broadcastUnavailable tells the user's other resources and the presence
+// hooks that this session went away without saying goodbye.
+func (s *Session) broadcastUnavailable(ctx context.Context) {
+	p := stanza.New(stanza.NSClient, "presence", "type", "unavailable", "from", s.jid.String())
+	s.broadcastToOwnResources(p)
+	s.presenceHooks(ctx, p)
+}
+
+// parsePriority parses a <priority/> value; empty means 0.
+func parsePriority(s string) (int, bool) {
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < -128 || n > 127 {
+		return 0, false
+	}
+	return n, true
+}

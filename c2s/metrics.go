@@ -1,0 +1,60 @@
+package c2s
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serverMetrics are the c2s package's metrics, named xmppd_c2s_….
+type serverMetrics struct {
+	connections    prometheus.Counter
+	sessionsActive *prometheus.GaugeVec // state: negotiating, bound
+	stanzasIn      *prometheus.CounterVec
+	stanzasOut     *prometheus.CounterVec
+	routed         *prometheus.CounterVec // kind, outcome
+	handleSeconds  *prometheus.HistogramVec
+	authAttempts   *prometheus.CounterVec // mechanism, result
+	streamErrors   *prometheus.CounterVec
+	slowConsumers  prometheus.Counter
+	rerouted       prometheus.Counter
+	tlsFailures    prometheus.Counter
+}
+
+func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, error) {
+	m := &serverMetrics{
+		connections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_c2s_connections_total", Help: "Client connections accepted."}),
+		sessionsActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "xmppd_c2s_sessions", Help: "Open client streams by state."}, []string{"state"}),
+		stanzasIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_stanzas_in_total", Help: "Stanzas received from clients by kind."}, []string{"kind"}),
+		stanzasOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_stanzas_out_total", Help: "Stanzas written to clients by kind."}, []string{"kind"}),
+		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_routed_total", Help: "Routing outcomes by stanza kind: delivered, offline, error, dropped."},
+			[]string{"kind", "outcome"}),
+		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "xmppd_c2s_handle_seconds", Help: "Time from a stanza being read to it being routed, by kind.",
+			Buckets: []float64{1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1}}, []string{"kind"}),
+		authAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_auth_total", Help: "SASL outcomes by mechanism: success or the failure condition."},
+			[]string{"mechanism", "result"}),
+		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_stream_errors_total", Help: "Streams closed with a stream error, by condition."}, []string{"condition"}),
+		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_c2s_slow_consumer_closes_total", Help: "Streams closed because their outbound queue stayed full."}),
+		rerouted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_c2s_rerouted_total", Help: "Messages queued for a session that ended, routed again."}),
+		tlsFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_c2s_tls_handshake_failures_total", Help: "Failed TLS handshakes."}),
+	}
+	bound := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "xmppd_c2s_bound_resources", Help: "Resources in the session directory."},
+		func() float64 { return float64(s.dir.Len()) })
+	for _, c := range []prometheus.Collector{m.connections, m.sessionsActive, m.stanzasIn, m.stanzasOut,
+		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

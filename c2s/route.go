@@ -1,0 +1,305 @@
+package c2s
+
+import (
+	"context"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/xmppd/xmppd/stanza"
+)
+
+// Routing follows RFC 6121 §8 (and RFC 6120 §10) in the sender's goroutine:
+// look the addressee up in the directory and push onto its queue. Nothing
+// here takes a lock that other senders wait on, beyond the directory
+// shard's read lock and the recipient queue.
+
+// addressee classifies a 'to' JID.
+type addressee uint8
+
+const (
+	toServer addressee = iota
+	toLocalUser
+	toHostedDomain // a component registered with HandleDomain
+	toRemote
+)
+
+func (s *Server) classify(to jid.JID) addressee {
+	switch d := to.Domainpart(); {
+	case d == s.domain.Domainpart():
+		if to.Localpart() == "" {
+			return toServer
+		}
+		return toLocalUser
+	default:
+		if _, ok := s.reg.domains[d]; ok {
+			return toHostedDomain
+		}
+		return toRemote
+	}
+}
+
+// Route delivers a stanza that a feature or the server produced (its 'from'
+// and 'to' already set) as if a client had sent it, including offline
+// storage and error replies. sender may be nil.
+func (s *Server) Route(ctx context.Context, sender *Session, st *stanza.Element) {
+	to, err := jid.Parse(st.Get("to"))
+	if err != nil {
+		return
+	}
+	switch st.Name.Local {
+	case "message":
+		s.routeMessage(ctx, sender, st, to)
+	case "presence":
+		s.routePresence(ctx, sender, st, to)
+	case "iq":
+		s.routeIQ(ctx, sender, st, to)
+	}
+}
+
+// bounce answers st with serr, routed to st's sender.
+func (s *Server) bounce(ctx context.Context, st *stanza.Element, serr *StanzaError) {
+	reply := ErrorReply(st, serr, s.domain.String())
+	if reply == nil {
+		return
+	}
+	s.m.routed.WithLabelValues(st.Name.Local, "error").Inc()
+	to, err := jid.Parse(reply.Get("to"))
+	if err != nil || to.Resourcepart() == "" {
+		return
+	}
+	if r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart()); r != nil {
+		r.Send(reply)
+	}
+}
+
+func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) {
+	if to.Domainpart() == "" {
+		// No 'to': the message is for the sender's own account.
+		to = sender.jid.Bare()
+		msg.Set("to", to.String())
+	}
+	switch s.classify(to) {
+	case toServer:
+		// The server has no message handlers of its own.
+		s.bounce(ctx, msg, ServiceUnavailable(""))
+	case toHostedDomain:
+		s.toDomain(ctx, sender, msg, to)
+	case toRemote:
+		s.bounce(ctx, msg, RemoteServerNotFound("no server-to-server connections"))
+	case toLocalUser:
+		if to.Resourcepart() == "" {
+			s.routeMessageToBare(ctx, sender, msg, to)
+			return
+		}
+		if r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart()); r != nil {
+			if r.Send(msg) == nil {
+				s.m.routed.WithLabelValues("message", "delivered").Inc()
+				return
+			}
+		}
+		// RFC 6121 §8.5.3.2.1: no such resource.
+		switch msg.Get("type") {
+		case "error":
+		case "groupchat":
+			s.bounce(ctx, msg, ServiceUnavailable(""))
+		case "headline":
+			s.m.routed.WithLabelValues("message", "dropped").Inc()
+		default: // chat, normal: as if sent to the bare JID
+			s.routeMessageToBare(ctx, sender, msg, to.Bare())
+		}
+	}
+}
+
+// routeMessageToBare applies RFC 6121 §8.5.2 for a message to a local
+// user's bare JID: chat and normal go to the available resources with the
+// highest non-negative priority, headline to every non-negative one; with
+// none, chat and normal are stored offline.
+func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) {
+	typ := msg.Get("type")
+	switch typ {
+	case "error":
+		return
+	case "groupchat":
+		s.bounce(ctx, msg, ServiceUnavailable(""))
+		return
+	}
+	resources := s.dir.Resources(to.String())
+	if typ == "headline" {
+		delivered := false
+		for _, r := range resources {
+			if avail, prio := r.Available(); avail && prio >= 0 && r.Send(msg) == nil {
+				delivered = true
+			}
+		}
+		outcome := "delivered"
+		if !delivered {
+			outcome = "dropped"
+		}
+		s.m.routed.WithLabelValues("message", outcome).Inc()
+		return
+	}
+	// Try the highest priority first; if every resource of that priority
+	// turns out to be gone, fall to the next.
+	tried := map[Resource]bool{}
+	for {
+		best := -1
+		for _, r := range resources {
+			if avail, prio := r.Available(); avail && prio > best && !tried[r] {
+				best = prio
+			}
+		}
+		if best < 0 {
+			break
+		}
+		delivered := false
+		for _, r := range resources {
+			if avail, prio := r.Available(); avail && prio == best && !tried[r] {
+				tried[r] = true
+				if r.Send(msg) == nil {
+					delivered = true
+				}
+			}
+		}
+		if delivered {
+			s.m.routed.WithLabelValues("message", "delivered").Inc()
+			return
+		}
+	}
+	s.undeliverable(ctx, msg, to)
+}
+
+// undeliverable stores a chat or normal message for a user with no
+// available resource, or bounces it when nothing can store it.
+func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.JID) {
+	if exists, err := s.acc.Exists(ctx, to.Localpart()); err == nil && !exists {
+		s.bounce(ctx, msg, ServiceUnavailable(""))
+		return
+	}
+	h := s.reg.undeliverable
+	if h == nil {
+		s.bounce(ctx, msg, ServiceUnavailable("the recipient is offline"))
+		return
+	}
+	if err := h(ctx, to, msg); err != nil {
+		s.bounce(ctx, msg, AsStanzaError(err))
+		return
+	}
+	s.m.routed.WithLabelValues("message", "offline").Inc()
+}
+
+func (s *Server) toDomain(ctx context.Context, sender *Session, st *stanza.Element, to jid.JID) {
+	entry := s.reg.domains[to.Domainpart()]
+	if err := entry.h(ctx, sender, st); err != nil {
+		s.bounce(ctx, st, AsStanzaError(err))
+	}
+}
+
+func (s *Server) routePresence(ctx context.Context, sender *Session, p *stanza.Element, to jid.JID) {
+	switch s.classify(to) {
+	case toServer:
+		return // directed presence to the server: nothing to do
+	case toHostedDomain:
+		s.toDomain(ctx, sender, p, to)
+		return
+	case toRemote:
+		s.bounce(ctx, p, RemoteServerNotFound("no server-to-server connections"))
+		return
+	}
+	resources := s.dir.Resources(to.Bare().String())
+	delivered := false
+	if to.Resourcepart() != "" {
+		if r := findResource(resources, to.Resourcepart()); r != nil {
+			delivered = r.Send(p) == nil
+		}
+	} else {
+		// RFC 6121 §8.5.2.1.2: presence to the bare JID goes to every
+		// available resource.
+		for _, r := range resources {
+			if avail, _ := r.Available(); avail || p.Get("type") != "" {
+				if r.Send(p) == nil {
+					delivered = true
+				}
+			}
+		}
+	}
+	outcome := "delivered"
+	if !delivered {
+		outcome = "dropped" // presence to no one is silently ignored
+	}
+	s.m.routed.WithLabelValues("presence", outcome).Inc()
+}
+
+func (s *Server) routeIQ(ctx context.Context, sender *Session, iq *stanza.Element, to jid.JID) {
+	typ := iq.Get("type")
+	request := typ == "get" || typ == "set"
+	var scope Scope
+	switch {
+	case to.Domainpart() == "":
+		scope, to = ToSelf, sender.jid.Bare()
+	case s.classify(to) == toHostedDomain:
+		s.toDomain(ctx, sender, iq, to)
+		return
+	case s.classify(to) == toRemote:
+		if request {
+			s.bounce(ctx, iq, RemoteServerNotFound("no server-to-server connections"))
+		}
+		return
+	case s.classify(to) == toServer && to.Resourcepart() == "":
+		scope = ToServer
+	case s.classify(to) == toServer:
+		if request {
+			s.bounce(ctx, iq, ServiceUnavailable(""))
+		}
+		return
+	case to.Resourcepart() != "":
+		r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart())
+		if r != nil && r.Send(iq) == nil {
+			s.m.routed.WithLabelValues("iq", "delivered").Inc()
+			return
+		}
+		if request { // RFC 6121 §8.5.3.2.3
+			s.bounce(ctx, iq, ServiceUnavailable(""))
+		}
+		return
+	case sender != nil && to.Equal(sender.jid.Bare()):
+		scope = ToSelf
+	default:
+		scope = ToContact
+	}
+	if !request {
+		// Responses to the server or to a bare JID: the server's own
+		// requests (pings) need no answer processing.
+		return
+	}
+	if sender == nil {
+		return
+	}
+	sender.serveIQ(ctx, iq, to, scope)
+}
+
+// serveIQ runs the handler registered for the payload's namespace and
+// scope and answers the sender.
+func (s *Session) serveIQ(ctx context.Context, el *stanza.Element, to jid.JID, scope Scope) {
+	payload := el.Elements()[0]
+	h := s.srv.reg.iqHandler(payload.Name.Space, scope)
+	replyFrom := el.Get("to") // empty for a request to the account with no 'to'
+	if h == nil {
+		s.reply(ErrorReply(el, ServiceUnavailable(""), replyFrom))
+		return
+	}
+	iq := &IQ{Session: s, From: s.jid, To: to, Type: el.Get("type"), ID: el.Get("id"), Payload: payload, Stanza: el}
+	result, err := h(ctx, iq)
+	if err != nil {
+		se := AsStanzaError(err)
+		if se.Condition == CondInternalServerError && se.Err != nil {
+			s.log.Error("iq handler failed", "ns", payload.Name.Space, "stanza_id", iq.ID, "err", se.Err)
+		}
+		s.reply(ErrorReply(el, se, replyFrom))
+		return
+	}
+	reply := stanza.New(stanza.NSClient, "iq", "type", "result", "id", iq.ID, "from", replyFrom, "to", s.jid.String())
+	if result != nil {
+		reply.Append(result)
+	}
+	s.reply(reply)
+}

@@ -1,0 +1,324 @@
+package c2s
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"mellium.im/xmpp/jid"
+
+	"github.com/xmppd/xmppd/auth"
+)
+
+// Options are the collaborators of a Server.
+type Options struct {
+	// Log receives lifecycle events; sessions log with it, scoped.
+	Log *slog.Logger
+	// DebugLog, when set, is a handler that accepts Debug records; the
+	// sessions whose debug switch is on log through it (raw XML included)
+	// whatever Log's level is.
+	DebugLog slog.Handler
+	// Metrics is where the package registers its metrics (required).
+	Metrics prometheus.Registerer
+	// Accounts authenticates users and answers whether an account exists.
+	Accounts *auth.Accounts
+	// Throttle slows down repeated authentication failures per IP
+	// (optional).
+	Throttle *auth.Throttle
+	// TLS is used for STARTTLS and direct TLS (required).
+	TLS *tls.Config
+	// Features add protocol support; registered in order.
+	Features []Feature
+	// Version is reported by XEP-0092.
+	Version string
+	// Directory locates bound resources; nil means this node's own.
+	Directory Directory
+}
+
+// A Server accepts client connections and owns the session directory. Each
+// connection is served by one goroutine (plus a writer) that routes what it
+// receives itself; the Server holds no lock that every stanza passes.
+type Server struct {
+	cfg     Config
+	domain  jid.JID
+	log     *slog.Logger
+	debugH  slog.Handler
+	m       *serverMetrics
+	acc     *auth.Accounts
+	thr     *auth.Throttle
+	tls     *tls.Config
+	reg     *Registry
+	dir     Directory
+	version string
+	started time.Time
+
+	idSeq   atomic.Uint64
+	debugMu sync.RWMutex
+	debug   map[string]time.Time // bare or full JID → until
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*Session]struct{} // every connection, bound or not
+	closing   bool
+	wg        sync.WaitGroup // one per connection
+}
+
+// NewServer validates cfg, registers the features and returns a server
+// ready to Serve.
+func NewServer(cfg Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	domain, err := jid.Parse(cfg.domain())
+	if err != nil || domain.Localpart() != "" || domain.Resourcepart() != "" {
+		return nil, fmt.Errorf("c2s.domain: %q is not a valid domain", cfg.Domain)
+	}
+	if opts.Metrics == nil || opts.TLS == nil || opts.Accounts == nil {
+		return nil, errors.New("c2s: Options need Metrics, TLS and Accounts")
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:       cfg,
+		domain:    domain,
+		log:       log.With("component", "c2s"),
+		debugH:    opts.DebugLog,
+		acc:       opts.Accounts,
+		thr:       opts.Throttle,
+		tls:       opts.TLS,
+		reg:       newRegistry(),
+		dir:       opts.Directory,
+		version:   opts.Version,
+		started:   time.Now(),
+		debug:     map[string]time.Time{},
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*Session]struct{}{},
+	}
+	if s.dir == nil {
+		s.dir = newLocalDirectory()
+	}
+	if s.m, err = newServerMetrics(opts.Metrics, s); err != nil {
+		return nil, err
+	}
+	s.registerBuiltins()
+	for _, f := range opts.Features {
+		if err := f.Register(s.reg); err != nil {
+			return nil, fmt.Errorf("c2s: register %T: %w", f, err)
+		}
+	}
+	if err := s.reg.check(); err != nil {
+		return nil, err
+	}
+	s.reg.frozen = true
+	return s, nil
+}
+
+// Domain returns the served domain.
+func (s *Server) Domain() jid.JID { return s.domain }
+
+// Directory returns the session directory (features use it to deliver).
+func (s *Server) Directory() Directory { return s.dir }
+
+// ServeSTARTTLS accepts connections on ln that negotiate TLS with STARTTLS.
+// It returns when ln is closed (by Shutdown or the caller).
+func (s *Server) ServeSTARTTLS(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeDirectTLS accepts connections on ln that start with a TLS handshake
+// (XEP-0368).
+func (s *Server) ServeDirectTLS(ln net.Listener) error { return s.serve(ln, true) }
+
+func (s *Server) serve(ln net.Listener, directTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("c2s: server is shut down")
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	var tempDelay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAcceptError(err) {
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "delay", tempDelay)
+				time.Sleep(tempDelay)
+				continue
+			}
+			return fmt.Errorf("c2s: accept: %w", err)
+		}
+		tempDelay = 0
+		s.m.connections.Inc()
+		sess := newSession(s, conn, directTLS)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			conn.Close()
+			continue
+		}
+		s.sessions[sess] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			sess.run()
+			s.mu.Lock()
+			delete(s.sessions, sess)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// isTemporaryAcceptError reports accept errors worth retrying (out of file
+// descriptors, aborted handshakes).
+func isTemporaryAcceptError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "too many open files") || strings.Contains(msg, "connection reset") ||
+		strings.Contains(msg, "connection aborted")
+}
+
+// Shutdown stops accepting, closes every stream with <system-shutdown/>
+// after the stanzas already queued for it are written, and waits for the
+// sessions to end or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	sessions := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.closeWith(&streamError{cond: streamSystemShutdown})
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("c2s: shutdown: %w", ctx.Err())
+	}
+}
+
+// A SessionInfo describes one bound session for operators.
+type SessionInfo struct {
+	JID        string
+	RemoteAddr string
+	Since      time.Time
+	Available  bool
+	Priority   int
+	Secure     bool
+	Debug      bool
+}
+
+// Sessions lists the sessions bound for bare (a bare JID string).
+func (s *Server) Sessions(bare string) []SessionInfo {
+	j, err := jid.Parse(bare)
+	if err != nil {
+		return nil
+	}
+	var out []SessionInfo
+	for _, r := range s.dir.Resources(j.Bare().String()) {
+		sess, ok := r.(*Session)
+		if !ok {
+			continue
+		}
+		avail, prio := sess.Available()
+		out = append(out, SessionInfo{
+			JID: sess.JID().String(), RemoteAddr: sess.remoteAddr, Since: sess.since,
+			Available: avail, Priority: prio, Secure: true, Debug: sess.debugOn(),
+		})
+	}
+	return out
+}
+
+// Kick closes the stream of the session bound to full (a full JID), or of
+// every session of a bare JID, with <policy-violation/> and reason as text.
+// It returns the number of sessions closed.
+func (s *Server) Kick(target, reason string) (int, error) {
+	j, err := jid.Parse(target)
+	if err != nil {
+		return 0, fmt.Errorf("c2s: kick: %w", err)
+	}
+	n := 0
+	for _, r := range s.dir.Resources(j.Bare().String()) {
+		sess, ok := r.(*Session)
+		if !ok || (j.Resourcepart() != "" && sess.JID().Resourcepart() != j.Resourcepart()) {
+			continue
+		}
+		sess.closeWith(&streamError{cond: streamPolicyViolation, text: reason})
+		n++
+	}
+	return n, nil
+}
+
+// SetDebug switches raw-XML debug logging on until the given time for
+// target: a bare JID (every session of the user, including later ones) or a
+// full JID (that resource). A zero until switches it off.
+func (s *Server) SetDebug(target string, until time.Time) error {
+	j, err := jid.Parse(target)
+	if err != nil {
+		return fmt.Errorf("c2s: debug target: %w", err)
+	}
+	key := j.String()
+	s.debugMu.Lock()
+	if until.IsZero() {
+		delete(s.debug, key)
+	} else {
+		s.debug[key] = until
+	}
+	// Drop expired entries so the map stays small.
+	now := time.Now()
+	for k, t := range s.debug {
+		if t.Before(now) {
+			delete(s.debug, k)
+		}
+	}
+	s.debugMu.Unlock()
+	for _, r := range s.dir.Resources(j.Bare().String()) {
+		if sess, ok := r.(*Session); ok {
+			sess.refreshDebug()
+		}
+	}
+	return nil
+}
+
+// debugUntil returns until when debug logging is on for full.
+func (s *Server) debugUntil(full jid.JID) time.Time {
+	s.debugMu.RLock()
+	defer s.debugMu.RUnlock()
+	if len(s.debug) == 0 {
+		return time.Time{}
+	}
+	a, b := s.debug[full.String()], s.debug[full.Bare().String()]
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (s *Server) nextID() string {
+	return fmt.Sprintf("%x-%x", s.started.UnixNano()&0xffffffff, s.idSeq.Add(1))
+}
