@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -148,8 +149,8 @@ func (s *Session) fail(err error) {
 		if se.cond != streamSystemShutdown && se.cond != streamConflict {
 			s.log.Info("stream error", "condition", se.cond, "text", se.text, "err", se.err)
 		}
-	case isClosedConn(err):
-		se = nil // peer went away or we closed the connection
+	case isClosedConn(err), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errStopped):
+		se = nil // peer went away, or we are already closing
 	default:
 		s.log.Info("stream ended", "err", err)
 		se = &streamError{cond: streamUndefinedCondition}

@@ -341,6 +341,8 @@ func decodeError(err error) error {
 		return &streamError{cond: streamPolicyViolation, text: "authentication timed out", err: err}
 	case errors.Is(err, errStopped), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &syn):
 		return err
+	case errors.As(err, &syn) && syn.Msg == "unexpected EOF":
+		return io.ErrUnexpectedEOF // the peer went away mid-stream
 	case errors.As(err, &syn):
 		if strings.Contains(syn.Msg, "encoding") {
 			return &streamError{cond: streamUnsupportedEncoding, err: err}
@@ -459,8 +461,7 @@ func (s *Session) saslSuccess(mech, username string, additional []byte) (bool, e
 	} else {
 		b = append(b, "/>"...)
 	}
-	s.log = s.log.With("jid", j.String())
-	s.log.Debug("authenticated", "mechanism", mech)
+	s.log.Debug("authenticated", "mechanism", mech, "user", j.String())
 	return true, s.write(b)
 }
 
