@@ -183,13 +183,11 @@ func (s *Session) presenceHooks(ctx context.Context, el *stanza.Element) error {
 	return nil
 }
 
-// broadcastToOwnResources sends the user's undirected presence to the
-// user's other available resources (RFC 6121 §4.2.2, §4.5.2).
+// broadcastToOwnResources sends the user's undirected presence to all of
+// the user's available resources, the sending one included (RFC 6121
+// §4.2.2, §4.5.2).
 func (s *Session) broadcastToOwnResources(el *stanza.Element) {
 	for _, r := range s.srv.dir.Resources(s.jid.Bare().String()) {
-		if r == Resource(s) {
-			continue
-		}
 		if avail, _ := r.Available(); !avail {
 			continue
 		}
