@@ -22,6 +22,11 @@ type Resource interface {
 	// Available reports whether the resource has sent available presence,
 	// and its priority.
 	Available() (available bool, priority int)
+	// LastPresence returns the last undirected available presence the
+	// resource sent (its 'from' is the full JID), or nil when it is not
+	// available. Used to answer probes and to tell newly subscribed
+	// contacts. The caller must not modify it.
+	LastPresence() *stanza.Element
 	// Send queues st for delivery; it never blocks for longer than the
 	// slow-consumer grace period. ErrGone means st was not queued.
 	Send(st *stanza.Element) error

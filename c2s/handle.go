@@ -126,6 +126,7 @@ func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid
 			}
 			wasAvailable, _ := s.Available()
 			s.setPresence(true, prio)
+			s.lastPres.Store(el)
 			s.broadcastToOwnResources(el)
 			if err := s.presenceHooks(ctx, el); err != nil {
 				return err
@@ -139,6 +140,7 @@ func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid
 		case "unavailable":
 			wasAvailable, _ := s.Available()
 			s.setPresence(false, 0)
+			s.lastPres.Store(nil)
 			if wasAvailable {
 				s.broadcastToOwnResources(el)
 			}

@@ -22,8 +22,9 @@ type fakeResource struct {
 	got       []*stanza.Element
 }
 
-func (f *fakeResource) JID() jid.JID           { return f.j }
-func (f *fakeResource) Available() (bool, int) { return f.available, f.priority }
+func (f *fakeResource) JID() jid.JID                  { return f.j }
+func (f *fakeResource) Available() (bool, int)        { return f.available, f.priority }
+func (f *fakeResource) LastPresence() *stanza.Element { return nil }
 func (f *fakeResource) Send(st *stanza.Element) error {
 	if f.gone {
 		return ErrGone
@@ -208,8 +209,9 @@ type encodingResource struct {
 	n   int
 }
 
-func (r *encodingResource) JID() jid.JID           { return r.j }
-func (r *encodingResource) Available() (bool, int) { return true, 0 }
+func (r *encodingResource) JID() jid.JID                  { return r.j }
+func (r *encodingResource) Available() (bool, int)        { return true, 0 }
+func (r *encodingResource) LastPresence() *stanza.Element { return nil }
 func (r *encodingResource) Send(st *stanza.Element) error {
 	r.buf = st.AppendXML(r.buf[:0], stanza.NSClient)
 	r.n++

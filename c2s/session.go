@@ -40,7 +40,8 @@ type Session struct {
 	log    *slog.Logger
 
 	// Shared.
-	presence   atomic.Int64 // availability and priority, see packPresence
+	presence   atomic.Int64 // availability and priority, see setPresence
+	lastPres   atomic.Pointer[stanza.Element]
 	debugUntil atomic.Int64 // unix nanos; debug logging while now < value
 	out        chan *stanza.Element
 	sendMu     sync.RWMutex // held for reading while enqueueing; for writing to close out
@@ -98,6 +99,10 @@ func (s *Session) Available() (bool, int) {
 	v := s.presence.Load()
 	return v&1 == 1, int(v >> 1)
 }
+
+// LastPresence returns the last undirected available presence the session
+// sent, or nil while it is not available. Safe for concurrent use.
+func (s *Session) LastPresence() *stanza.Element { return s.lastPres.Load() }
 
 func (s *Session) setPresence(available bool, priority int) {
 	v := int64(priority) << 1
@@ -194,6 +199,7 @@ func (s *Session) finish() {
 		s.srv.dir.Unbind(s)
 		wasAvailable, _ := s.Available()
 		s.setPresence(false, 0)
+		s.lastPres.Store(nil)
 		ctx := context.Background()
 		if wasAvailable {
 			s.broadcastUnavailable(ctx)
