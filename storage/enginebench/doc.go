@@ -8,7 +8,7 @@
 // choice of engine recorded in storage/pebble and BENCHMARKS.md can be
 // re-measured on any machine:
 //
-//	go test ./storage/enginebench -run '^$' -bench . -benchtime 3s
+//	go test ./storage/enginebench -run '^$' -bench . -benchtime 2s -count 3
 //
 // Each engine gets the minimal code that performs the real operation: a
 // read-modify-write of a small per-user meta record (queue length and next
