@@ -1,0 +1,131 @@
+package notes
+
+import (
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+)
+
+// Layout of the stored form; see the package comment.
+const (
+	version1 = 1
+	ivLen    = 16
+	tagLen   = sha256.Size
+	// minSealed is the shortest sealed note: a one-byte key id and an
+	// empty note.
+	minSealed = 2 + 1 + ivLen + tagLen
+)
+
+// Seal encrypts plaintext under the current key for the roster item of
+// owner whose contact is contact. owner and contact must be the normalised
+// bare JIDs the caller will pass to Open: the MAC covers them. Every call
+// draws a fresh IV, so sealing one note twice gives different bytes. The
+// result does not alias plaintext.
+func (k *Keyring) Seal(owner, contact string, plaintext []byte) ([]byte, error) {
+	key := k.set.Load().current
+	out := make([]byte, 2+len(key.id)+ivLen+len(plaintext)+tagLen)
+	out[0] = version1
+	out[1] = byte(len(key.id))
+	n := 2 + copy(out[2:], key.id)
+	iv := out[n : n+ivLen]
+	if _, err := rand.Read(iv); err != nil {
+		return nil, fmt.Errorf("notes: seal: %w", err)
+	}
+	ct := out[n+ivLen : n+ivLen+len(plaintext)]
+	cipher.NewCTR(key.block, iv).XORKeyStream(ct, plaintext)
+	mac := tag(key, key.id, iv, ct, owner, contact)
+	copy(out[len(out)-tagLen:], mac)
+	k.metrics.sealed()
+	return out, nil
+}
+
+// Open verifies sealed as a note of owner's roster item for contact and
+// returns the plaintext. It returns an error wrapping ErrMalformed,
+// ErrUnknownKey or ErrTampered — and no plaintext — unless the bytes are
+// exactly what Seal produced under a configured key for the same owner and
+// contact. The MAC is checked, in constant time, before anything is
+// decrypted. The result does not alias sealed.
+//
+// Open counts failures by reason in the keyring's metrics but does not log
+// them: the caller logs the returned error once, with its own context, and
+// treats the note as absent.
+func (k *Keyring) Open(owner, contact string, sealed []byte) ([]byte, error) {
+	id, iv, ct, mac, err := parse(sealed)
+	if err != nil {
+		k.metrics.failed(reasonMalformed)
+		return nil, err
+	}
+	key, ok := k.set.Load().byID[id]
+	if !ok {
+		k.metrics.failed(reasonUnknownKey)
+		return nil, fmt.Errorf("notes: open: key %q: %w", id, ErrUnknownKey)
+	}
+	if !hmac.Equal(mac, tag(key, id, iv, ct, owner, contact)) {
+		k.metrics.failed(reasonTampered)
+		return nil, fmt.Errorf("notes: open: key %q: %w", id, ErrTampered)
+	}
+	plain := make([]byte, len(ct))
+	cipher.NewCTR(key.block, iv).XORKeyStream(plain, ct)
+	k.metrics.opened()
+	return plain, nil
+}
+
+// NeedsRekey reports whether sealed names a key other than the current
+// one. It does not verify the note; for bytes that are not a sealed note
+// at all it reports false, since re-sealing cannot help them (Open reports
+// what is wrong).
+func (k *Keyring) NeedsRekey(sealed []byte) bool {
+	id, _, _, _, err := parse(sealed)
+	return err == nil && id != k.set.Load().current.id
+}
+
+// KeyID returns the id of the key sealed names, without verifying it.
+func KeyID(sealed []byte) (string, error) {
+	id, _, _, _, err := parse(sealed)
+	return id, err
+}
+
+// parse splits a version-1 sealed note into its parts, which alias sealed.
+func parse(sealed []byte) (id string, iv, ct, mac []byte, err error) {
+	if len(sealed) < minSealed {
+		return "", nil, nil, nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrMalformed, len(sealed), minSealed)
+	}
+	if sealed[0] != version1 {
+		return "", nil, nil, nil, fmt.Errorf("%w: unknown version %d", ErrMalformed, sealed[0])
+	}
+	n := int(sealed[1])
+	if n < 1 || n > maxKeyID || len(sealed) < 2+n+ivLen+tagLen {
+		return "", nil, nil, nil, fmt.Errorf("%w: bad key id length %d", ErrMalformed, n)
+	}
+	id = string(sealed[2 : 2+n])
+	if !validKeyID.MatchString(id) {
+		return "", nil, nil, nil, fmt.Errorf("%w: bad key id", ErrMalformed)
+	}
+	rest := sealed[2+n:]
+	return id, rest[:ivLen], rest[ivLen : len(rest)-tagLen], rest[len(rest)-tagLen:], nil
+}
+
+// tag computes the HMAC over the length-prefixed version, key id, IV,
+// ciphertext, owner and contact.
+func tag(key *key, id string, iv, ct []byte, owner, contact string) []byte {
+	h := hmac.New(sha256.New, key.macKey)
+	part(h, []byte{version1})
+	part(h, []byte(id))
+	part(h, iv)
+	part(h, ct)
+	part(h, []byte(owner))
+	part(h, []byte(contact))
+	return h.Sum(nil)
+}
+
+// part writes p to h as an 8-byte big-endian length and the bytes.
+func part(h hash.Hash, p []byte) {
+	var l [8]byte
+	binary.BigEndian.PutUint64(l[:], uint64(len(p)))
+	h.Write(l[:])
+	h.Write(p)
+}
