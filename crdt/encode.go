@@ -123,7 +123,7 @@ func (d *Doc) Encode() []byte {
 			e.dot(idx, r)
 		}
 	}
-	return binary.LittleEndian.AppendUint32(e.b, crc32.Checksum(e.b, castagnoli))
+	return append(e.b, castagnoliSum(e.b)...)
 }
 
 // stringTable returns the sorted writer IDs and field names d encodes.
@@ -403,4 +403,9 @@ func (r *decoder) str() string { return r.strAt(r.uvarint()) }
 func (r *decoder) dot() OpID {
 	w := r.str()
 	return OpID{TS: Timestamp(r.uvarint()), Writer: w}
+}
+
+// castagnoliSum returns the 4-byte checksum Encode appends to b.
+func castagnoliSum(b []byte) []byte {
+	return binary.LittleEndian.AppendUint32(nil, crc32.Checksum(b, castagnoli))
 }
