@@ -46,7 +46,10 @@ type key struct {
 	id     string
 	bits   int          // 128 or 256
 	block  cipher.Block // AES with the derived encryption subkey
-	macKey []byte       // derived HMAC-SHA256 subkey
+	// macKey is the derived HMAC-SHA256 subkey. A pointer, so that fmt,
+	// which cannot call Format through unexported fields, prints an
+	// address rather than the bytes.
+	macKey *[sha256.Size]byte
 }
 
 // Format prints a key as its id whatever the verb, so no %v, %+v or %#v of
@@ -163,11 +166,11 @@ func loadSet(cfg Config) (*keySet, error) {
 // no salt: the configured key is already uniformly random).
 func deriveKey(id string, secret []byte) (*key, error) {
 	enc := make([]byte, len(secret))
-	mac := make([]byte, sha256.Size)
+	mac := new([sha256.Size]byte)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(infoEnc)), enc); err != nil {
 		return nil, fmt.Errorf("derive key %q: %w", id, err)
 	}
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(infoMAC)), mac); err != nil {
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(infoMAC)), mac[:]); err != nil {
 		return nil, fmt.Errorf("derive key %q: %w", id, err)
 	}
 	block, err := aes.NewCipher(enc)

@@ -112,7 +112,7 @@ func parse(sealed []byte) (id string, iv, ct, mac []byte, err error) {
 // tag computes the HMAC over the length-prefixed version, key id, IV,
 // ciphertext, owner and contact.
 func tag(key *key, id string, iv, ct []byte, owner, contact string) []byte {
-	h := hmac.New(sha256.New, key.macKey)
+	h := hmac.New(sha256.New, key.macKey[:])
 	part(h, []byte{version1})
 	part(h, []byte(id))
 	part(h, iv)
