@@ -43,9 +43,9 @@ type keySet struct {
 
 // A key is one configured key, kept only as its derived subkeys.
 type key struct {
-	id     string
-	bits   int          // 128 or 256
-	block  cipher.Block // AES with the derived encryption subkey
+	id    string
+	bits  int          // 128 or 256
+	block cipher.Block // AES with the derived encryption subkey
 	// macKey is the derived HMAC-SHA256 subkey. A pointer, so that fmt,
 	// which cannot call Format through unexported fields, prints an
 	// address rather than the bytes.
