@@ -40,7 +40,15 @@ type IQ struct {
 	ID      string
 	Payload *stanza.Element // the single child element
 	Stanza  *stanza.Element // the whole <iq/>
+
+	after []func() // run by the session once the answer is queued
 }
+
+// AfterReply asks the session to run f, in its own goroutine, right after
+// the answer to this request has been queued: a handler uses it for stanzas
+// that must follow the answer (XEP-0237 roster pushes after an empty
+// result). f runs whether the answer is a result or an error.
+func (iq *IQ) AfterReply(f func()) { iq.after = append(iq.after, f) }
 
 // An IQHandler answers a request. It returns the payload of the result (nil
 // for an empty result) or an error: a *StanzaError is sent as is, any other

@@ -289,6 +289,11 @@ func (s *Session) serveIQ(ctx context.Context, el *stanza.Element, to jid.JID, s
 	}
 	iq := &IQ{Session: s, From: s.jid, To: to, Type: el.Get("type"), ID: el.Get("id"), Payload: payload, Stanza: el}
 	result, err := h(ctx, iq)
+	defer func() {
+		for _, f := range iq.after {
+			f()
+		}
+	}()
 	if err != nil {
 		se := AsStanzaError(err)
 		if se.Condition == CondInternalServerError && se.Err != nil {
