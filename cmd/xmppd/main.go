@@ -1,0 +1,162 @@
+// Command xmppd is the XMPP server and its operator's tool.
+//
+//	xmppd [flags]                       run the server (same as "xmppd serve")
+//	xmppd user add JID [--password P]   create an account
+//	xmppd user passwd JID [--password P] change a password
+//	xmppd user del JID                  delete an account
+//	xmppd user list                     list the accounts
+//	xmppd version                       print the version
+//
+// With no configuration it serves the domain localhost: client connections
+// with STARTTLS on :5222 and direct TLS on :5223, the admin HTTP listener
+// on 127.0.0.1:5280, data in ./xmppd-data, and a self-signed certificate
+// generated there on first start. --config names a TOML file that sets
+// everything (docs/config.md); the flags override its common settings.
+//
+// The user commands work whether or not the server runs. When it does,
+// they go through its admin API, found at listen.http with the token from
+// the data directory; otherwise they open the store themselves. When the
+// API does not answer, the embedded store's lock tells the two cases apart:
+// it admits one process at a time.
+//
+// This is the only package that imports everything: the wiring of the
+// server is in serve.go.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/xmppd/xmppd/storage"
+)
+
+func main() {
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, openStore: openStorage}
+	os.Exit(c.run(context.Background(), os.Args[1:]))
+}
+
+// A cli runs one invocation. Its fields are the process's surroundings, so
+// that tests can run commands in-process.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// openStore opens the configured storage backend (openStorage).
+	openStore func(Config, storeOptions) (storage.Backend, error)
+}
+
+const usage = `usage:
+  xmppd [serve] [flags]                 run the server
+  xmppd user add JID [--password P]     create an account (password from stdin without --password)
+  xmppd user passwd JID [--password P]  change an account's password
+  xmppd user del JID                    delete an account
+  xmppd user list                       list the accounts
+  xmppd version                         print the version
+
+The user commands use the running server's admin API when it answers,
+and open the store directly otherwise.
+
+flags:
+`
+
+// errUsage marks a command line that makes no sense; run prints the usage.
+var errUsage = errors.New("usage")
+
+// run executes the command line args and returns the exit status:
+// 0 success, 1 failure, 2 bad usage.
+func (c *cli) run(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("xmppd", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	var o overrides
+	o.register(fs)
+	password := fs.String("password", "", "the account's `password` (user add, user passwd); read from stdin if absent")
+	fs.Usage = func() {
+		fmt.Fprint(c.stderr, usage)
+		fs.PrintDefaults()
+	}
+	words, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2 // the flag package has printed the problem and the usage
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+
+	err = c.dispatch(ctx, words, o, *password)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(c.stderr, "xmppd: %v\n\n", err)
+		fs.Usage()
+		return 2
+	default:
+		fmt.Fprintf(c.stderr, "xmppd: %v\n", err)
+		return 1
+	}
+}
+
+// dispatch runs the command named by words.
+func (c *cli) dispatch(ctx context.Context, words []string, o overrides, password string) error {
+	cmd := "serve"
+	if len(words) > 0 {
+		cmd = words[0]
+	}
+	if o.set["password"] && !(cmd == "user" && len(words) > 1 && (words[1] == "add" || words[1] == "passwd")) {
+		return fmt.Errorf("%w: --password is only for user add and user passwd", errUsage)
+	}
+	switch cmd {
+	case "help":
+		return fmt.Errorf("%w: help", errUsage)
+	case "version":
+		fmt.Fprintln(c.stdout, "xmppd", buildVersion())
+		return nil
+	case "serve", "user":
+	default:
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	if cmd == "serve" && len(words) > 1 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, strings.Join(words[1:], " "))
+	}
+	if cmd == "user" {
+		if err := checkUserArgs(words[1:]); err != nil {
+			return err
+		}
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	if cmd == "serve" {
+		return c.serve(ctx, cfg)
+	}
+	return c.user(ctx, cfg, words[1:], password, o.set["password"])
+}
+
+// parseInterspersed parses fs over args, allowing flags after positional
+// arguments ("user add JID --password x"), and returns the positional ones.
+// A lone "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return words, nil
+		}
+		// fs.Parse stops at the first non-flag, or after "--".
+		if len(args)-len(rest) > 0 && args[len(args)-len(rest)-1] == "--" {
+			return append(words, rest...), nil
+		}
+		words = append(words, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/xmppd/xmppd/admin"
+	"github.com/xmppd/xmppd/auth"
+	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/certs"
+	"github.com/xmppd/xmppd/metrics"
+)
+
+var discardLog = slog.New(slog.DiscardHandler)
+
+// newLogger returns the server's logger: text to w at the configured level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	l, _ := parseLevel(level) // validated with the config
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// defaultAuthFailuresPerMinute mirrors c2s's default for
+// c2s.auth_failures_per_minute, whose accessor is not exported.
+const defaultAuthFailuresPerMinute = 10
+
+// serve runs the server until SIGINT or SIGTERM (or ctx ends), then shuts
+// down gracefully: streams get <system-shutdown/>, storage closes last.
+// SIGHUP reloads the certificate.
+func (c *cli) serve(ctx context.Context, cfg Config) error {
+	log := newLogger(c.stderr, cfg.Log.Level)
+	ver := buildVersion()
+
+	// Storage first: a second server on the same data directory stops
+	// here, before it touches the certificate or the listeners.
+	reg := metrics.New()
+	backend, err := c.openStore(cfg, storeOptions{log: log.With("component", "storage"), metrics: reg, wait: true})
+	if errors.Is(err, errStoreLocked) {
+		return fmt.Errorf("another xmppd is running with data_dir %s: %w", cfg.DataDir, err)
+	}
+	if err != nil {
+		return fmt.Errorf("storage.backend %s: %w", cfg.Storage.Backend, err)
+	}
+	defer func() {
+		if err := backend.Close(); err != nil {
+			log.Error("closing storage", "err", err)
+		}
+	}()
+
+	token, err := admin.LoadOrCreateToken(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	tlsCerts, err := certs.Open(cfg.TLS, certs.Options{Domain: cfg.Domain, DataDir: cfg.DataDir, Log: log.With("component", "tls")})
+	if err != nil {
+		return err
+	}
+	accounts := auth.NewAccounts(backend.KV(), cfg.Domain, cfg.Auth)
+	perMinute := cfg.C2S.AuthFailuresPerMinute
+	if perMinute == 0 {
+		perMinute = defaultAuthFailuresPerMinute
+	}
+	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
+		Log:      log,
+		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		Metrics:  reg,
+		Accounts: accounts,
+		Throttle: auth.NewThrottle(perMinute, time.Now),
+		TLS:      tlsCerts.TLSConfig(),
+		Features: []c2s.Feature{},
+		Version:  ver,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := admin.New(admin.Options{
+		Domain:   cfg.Domain,
+		Token:    token,
+		Accounts: accounts,
+		Sessions: sessions{srv},
+		Ready:    backend,
+		Gatherer: reg,
+		Log:      log.With("component", "admin"),
+	})
+	if err != nil {
+		return err
+	}
+
+	lns, err := listenAll(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	failed := make(chan error, 3)
+	if ln := lns.c2s; ln != nil {
+		go func() { failed <- fmt.Errorf("listen.c2s: %w", srv.ServeSTARTTLS(ln)) }()
+	}
+	if ln := lns.tls; ln != nil {
+		go func() { failed <- fmt.Errorf("listen.tls: %w", srv.ServeDirectTLS(ln)) }()
+	}
+	if ln := lns.http; ln != nil {
+		go func() { failed <- fmt.Errorf("listen.http: %w", httpSrv.Serve(ln)) }()
+	}
+	log.Info("xmppd started", "version", ver, "domain", cfg.Domain,
+		"c2s", lns.addr(lns.c2s), "tls", lns.addr(lns.tls), "http", lns.addr(lns.http), "data_dir", cfg.DataDir)
+	if tlsCerts.Generated() {
+		log.Info("using a self-signed certificate: clients will ask to trust it; set tls.cert_file and tls.key_file for production",
+			"file", cfg.DataDir+"/tls/cert.pem")
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	var runErr error
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				if err := tlsCerts.Reload(); err != nil {
+					log.Error("reloading certificate failed; keeping the old one", "err", err)
+				} else {
+					log.Info("certificate reloaded")
+				}
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			break wait
+		case err := <-failed:
+			runErr = err
+			log.Error("listener failed; shutting down", "err", err)
+			break wait
+		case <-ctx.Done():
+			log.Info("shutting down")
+			break wait
+		}
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("c2s shutdown incomplete", "err", err)
+	}
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("admin listener shutdown incomplete", "err", err)
+	}
+	log.Info("xmppd stopped")
+	return runErr
+}
+
+// listeners are the open listeners; nil where disabled.
+type listeners struct{ c2s, tls, http net.Listener }
+
+func (l listeners) addr(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+// listenAll opens the configured listeners, closing those already open if
+// one fails.
+func listenAll(cfg ListenConfig) (listeners, error) {
+	var l listeners
+	for _, x := range []struct {
+		key, addr string
+		dst       *net.Listener
+	}{{"listen.c2s", cfg.C2S, &l.c2s}, {"listen.tls", cfg.TLS, &l.tls}, {"listen.http", cfg.HTTP, &l.http}} {
+		if x.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", x.addr)
+		if err != nil {
+			for _, open := range []net.Listener{l.c2s, l.tls, l.http} {
+				if open != nil {
+					open.Close()
+				}
+			}
+			return listeners{}, fmt.Errorf("%s: %w", x.key, err)
+		}
+		*x.dst = ln
+	}
+	return l, nil
+}
+
+// sessions adapts the c2s server to the admin API.
+type sessions struct{ srv *c2s.Server }
+
+func (s sessions) SetDebug(jid string, until time.Time) error { return s.srv.SetDebug(jid, until) }
+
+func (s sessions) List(bare string) []admin.SessionInfo {
+	var out []admin.SessionInfo
+	for _, i := range s.srv.Sessions(bare) {
+		out = append(out, admin.SessionInfo{
+			JID: i.JID, RemoteAddr: i.RemoteAddr, Since: i.Since, Available: i.Available,
+			Priority: i.Priority, Secure: i.Secure, Debug: i.Debug,
+		})
+	}
+	return out
+}
