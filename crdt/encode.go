@@ -64,7 +64,7 @@ func (d *Doc) Encode() []byte {
 		e.dot(idx, dot)
 	}
 
-	df := d.snapshotEntries(d.docFields)
+	df := d.appendSnapshotEntries(nil, d.docFields)
 	e.uvarint(uint64(len(df)))
 	for _, x := range df {
 		e.dot(idx, x.dot)
@@ -73,25 +73,26 @@ func (d *Doc) Encode() []byte {
 	}
 
 	keys := d.sortedKeys()
-	type keyed struct {
-		key string
-		es  []entry
-	}
-	elems := make([]keyed, 0, len(keys))
+	nsnap := 0
 	for _, k := range keys {
-		if es := d.snapshotEntries(d.elems[k]); len(es) > 0 {
-			elems = append(elems, keyed{k, es})
+		if d.hasSnapshotEntry(d.elems[k]) {
+			nsnap++
 		}
 	}
-	e.uvarint(uint64(len(elems)))
+	e.uvarint(uint64(nsnap))
 	prev := ""
-	for _, x := range elems {
-		shared := commonPrefix(prev, x.key)
+	var scratch []entry
+	for _, k := range keys {
+		if !d.hasSnapshotEntry(d.elems[k]) {
+			continue
+		}
+		shared := commonPrefix(prev, k)
 		e.uvarint(uint64(shared))
-		e.str(x.key[shared:])
-		prev = x.key
-		e.uvarint(uint64(len(x.es)))
-		for _, en := range x.es {
+		e.str(k[shared:])
+		prev = k
+		scratch = d.appendSnapshotEntries(scratch[:0], d.elems[k])
+		e.uvarint(uint64(len(scratch)))
+		for _, en := range scratch {
 			e.dot(idx, en.dot)
 			if !en.isField {
 				e.uvarint(0)
@@ -159,17 +160,30 @@ func (d *Doc) stringTable() []string {
 	return sortedMapKeys(set)
 }
 
-// snapshotEntries returns the entries of es that no logged op recreates,
-// sorted by dot.
-func (d *Doc) snapshotEntries(es []entry) []entry {
-	var out []entry
+// appendSnapshotEntries appends to out the entries of es that no logged
+// op recreates, sorted by dot.
+func (d *Doc) appendSnapshotEntries(out, es []entry) []entry {
+	n := len(out)
 	for _, e := range es {
 		if _, inLog := d.log[e.dot]; !inLog {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b entry) int { return a.dot.Compare(b.dot) })
+	if len(out)-n > 1 {
+		slices.SortFunc(out[n:], func(a, b entry) int { return a.dot.Compare(b.dot) })
+	}
 	return out
+}
+
+// hasSnapshotEntry reports whether some entry of es is not recreated by a
+// logged op.
+func (d *Doc) hasSnapshotEntry(es []entry) bool {
+	for _, e := range es {
+		if _, inLog := d.log[e.dot]; !inLog {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedMapKeys[V any](m map[string]V) []string {
@@ -264,7 +278,10 @@ func decodeBody(b []byte) (*Doc, error) {
 		d.docFields = append(d.docFields, e)
 	}
 	prev, first := "", true
-	for n := r.count(); n > 0 && r.err == nil; n-- {
+	nelems := r.count()
+	d.elems = make(map[string][]entry, nelems)
+	d.where = make(map[OpID]string, nelems)
+	for n := nelems; n > 0 && r.err == nil; n-- {
 		shared := r.uvarint()
 		if shared > uint64(len(prev)) {
 			r.fail("key prefix %d longer than previous key", shared)

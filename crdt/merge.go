@@ -6,8 +6,11 @@ import "fmt"
 // each entry live in both, or live in one and unseen by the other, and the
 // union of their causal contexts. Merge is commutative, associative and
 // idempotent up to the encoded form: merging a into b and b into a encode
-// to the same bytes. other is not modified and shares no mutable state
-// with d afterwards.
+// to the same bytes. These laws assume that each OpID names one operation,
+// which the Writer contract guarantees; a corrupt document reusing an
+// OpID for other content merges without error but not necessarily
+// commutatively. other is not modified and shares no mutable state with d
+// afterwards.
 func (d *Doc) Merge(other *Doc) {
 	if other == d {
 		return
@@ -89,13 +92,20 @@ func Merge(docs ...*Doc) *Doc {
 // does not decode is an error naming its position; the caller decides
 // whether to fail or to drop it.
 func Load(siblings [][]byte) (*Doc, error) {
-	out := New()
+	var out *Doc
 	for i, b := range siblings {
 		x, err := Decode(b)
 		if err != nil {
 			return nil, fmt.Errorf("crdt: sibling %d of %d: %w", i+1, len(siblings), err)
 		}
+		if out == nil {
+			out = x // a fresh decode: nothing else refers to it
+			continue
+		}
 		out.Merge(x)
+	}
+	if out == nil {
+		out = New()
 	}
 	return out, nil
 }
