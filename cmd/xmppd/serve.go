@@ -106,6 +106,11 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Signals are caught before anything is served, so a SIGHUP sent to a
+	// server that answers cannot kill it.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	failed := make(chan error, 3)
 	if ln := lns.c2s; ln != nil {
 		go func() { failed <- fmt.Errorf("listen.c2s: %w", srv.ServeSTARTTLS(ln)) }()
@@ -123,9 +128,6 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 			"file", cfg.DataDir+"/tls/cert.pem")
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
 	var runErr error
 wait:
 	for {
