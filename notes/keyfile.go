@@ -98,7 +98,8 @@ func readKeyFile(path string) ([]rawKey, error) {
 // each generated a key report ErrUnknownKey for each other's notes rather
 // than ErrTampered), mode 0600, synced to disk. An existing file is left
 // as it is; LoadKeyring checks its content. Safe against a concurrent
-// start: exactly one caller creates the file.
+// start: exactly one caller's file is linked into place, complete, and
+// every caller then uses it.
 func EnsureKeyFile(dataDir string) (path string, err error) {
 	path = filepath.Join(dataDir, GeneratedKeyFile)
 	if _, err := os.Stat(path); err == nil {
@@ -123,14 +124,18 @@ func EnsureKeyFile(dataDir string) (path string, err error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("notes: key file: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return path, nil // another start won the race
-	}
+	// Write a complete file under a temporary name, then link it into
+	// place: a concurrent start either wins the link or finds the whole
+	// file, never a half-written one.
+	f, err := os.CreateTemp(dataDir, GeneratedKeyFile+".tmp*")
 	if err != nil {
 		return "", fmt.Errorf("notes: key file: %w", err)
 	}
-	_, err = f.WriteString(content)
+	defer os.Remove(f.Name())
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(content)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -138,8 +143,10 @@ func EnsureKeyFile(dataDir string) (path string, err error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return "", fmt.Errorf("notes: write key file: %w", err)
+	}
+	if err := os.Link(f.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("notes: key file: %w", err)
 	}
 	if d, err := os.Open(dataDir); err == nil {
 		// The directory entry must survive a crash too, or the notes

@@ -26,21 +26,26 @@ const (
 // draws a fresh IV, so sealing one note twice gives different bytes. The
 // result does not alias plaintext.
 func (k *Keyring) Seal(owner, contact string, plaintext []byte) ([]byte, error) {
-	key := k.set.Load().current
+	var iv [ivLen]byte
+	if _, err := rand.Read(iv[:]); err != nil {
+		return nil, fmt.Errorf("notes: seal: %w", err)
+	}
+	out := seal(k.set.Load().current, iv, owner, contact, plaintext)
+	k.metrics.sealed()
+	return out, nil
+}
+
+// seal builds the stored form of plaintext under key with the given IV.
+func seal(key *key, iv [ivLen]byte, owner, contact string, plaintext []byte) []byte {
 	out := make([]byte, 2+len(key.id)+ivLen+len(plaintext)+tagLen)
 	out[0] = version1
 	out[1] = byte(len(key.id))
 	n := 2 + copy(out[2:], key.id)
-	iv := out[n : n+ivLen]
-	if _, err := rand.Read(iv); err != nil {
-		return nil, fmt.Errorf("notes: seal: %w", err)
-	}
-	ct := out[n+ivLen : n+ivLen+len(plaintext)]
-	cipher.NewCTR(key.block, iv).XORKeyStream(ct, plaintext)
-	mac := tag(key, key.id, iv, ct, owner, contact)
-	copy(out[len(out)-tagLen:], mac)
-	k.metrics.sealed()
-	return out, nil
+	n += copy(out[n:], iv[:])
+	ct := out[n : n+len(plaintext)]
+	cipher.NewCTR(key.block, iv[:]).XORKeyStream(ct, plaintext)
+	copy(out[len(out)-tagLen:], tag(key, key.id, iv[:], ct, owner, contact))
+	return out
 }
 
 // Open verifies sealed as a note of owner's roster item for contact and
