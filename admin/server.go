@@ -49,8 +49,8 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Options are the dependencies of a Server. Domain, Token and Accounts are
-// required; a nil Sessions answers its endpoints with 503, a nil Ready
+// Options are the dependencies of a Server. Domain (a prepared domainpart,
+// as JIDs are compared against it), Token and Accounts are required; a nil Sessions answers its endpoints with 503, a nil Ready
 // reports ready, a nil Gatherer serves no /metrics.
 type Options struct {
 	Domain   string
