@@ -83,17 +83,18 @@ func (s *Service) broadcast(ctx context.Context, e env, self c2s.Resource, p *st
 	if err != nil {
 		return err
 	}
+	s.toSubscribers(ctx, e, c, p)
+	return nil
+}
+
+// toSubscribers sends a copy of p to each subscriber's bare JID.
+func (s *Service) toSubscribers(ctx context.Context, e env, c *contacts, p *stanza.Element) {
 	for _, contact := range c.from {
 		out := p.ShallowCopy()
 		out.Set("to", contact)
 		s.m.presence.WithLabelValues("broadcast").Inc()
-		if e.local(contact) {
-			s.deliverToBare(e, contact, out, false)
-		} else {
-			e.route(ctx, out)
-		}
+		s.send(ctx, e, out)
 	}
-	return nil
 }
 
 // handleAvailable runs on a session's initial presence (§4.2.2): it
@@ -184,16 +185,7 @@ func (s *Service) goneUnavailable(ctx context.Context, e env, self c2s.Resource,
 	if err != nil {
 		return err
 	}
-	for _, contact := range c.from {
-		out := p.ShallowCopy()
-		out.Set("to", contact)
-		s.m.presence.WithLabelValues("broadcast").Inc()
-		if e.local(contact) {
-			s.deliverToBare(e, contact, out, false)
-		} else {
-			e.route(ctx, out)
-		}
-	}
+	s.toSubscribers(ctx, e, c, p)
 	st := s.state(self)
 	st.mu.Lock()
 	directed := st.directed

@@ -21,7 +21,7 @@ import (
 // Namespaces and features.
 const (
 	nsRoster      = "jabber:iq:roster"
-	nsRosterVer   = "urn:xmpp:features:rosterver"   // XEP-0237 stream feature
+	nsRosterVer   = "urn:xmpp:features:rosterver"    // XEP-0237 stream feature
 	nsPreApproval = "urn:xmpp:features:pre-approval" // RFC 6121 §3.4
 	// FeatureNotes is the disco feature of roster notes (DESIGN.md).
 	FeatureNotes = "urn:xmppd:roster-notes:0"

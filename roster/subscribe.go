@@ -171,6 +171,16 @@ func (s *Service) deliverToBare(e env, to string, st *stanza.Element, all bool) 
 	return delivered
 }
 
+// send delivers presence p, addressed to a bare JID, to the available
+// resources of a local account, or routes it.
+func (s *Service) send(ctx context.Context, e env, p *stanza.Element) {
+	if to := p.Get("to"); e.local(to) {
+		s.deliverToBare(e, to, p, false)
+		return
+	}
+	e.route(ctx, p)
+}
+
 // sendPresenceOf sends the presence of owner's available resources to
 // contact (a bare JID): their last presence, or unavailable when
 // unavailable is set.
@@ -189,10 +199,6 @@ func (s *Service) sendPresenceOf(ctx context.Context, e env, owner, contact stri
 		}
 		p.Set("to", contact)
 		s.m.presence.WithLabelValues("subscription").Inc()
-		if e.local(contact) {
-			s.deliverToBare(e, contact, p, false)
-		} else {
-			e.route(ctx, p)
-		}
+		s.send(ctx, e, p)
 	}
 }
