@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/crypto/hkdf"
@@ -50,6 +51,7 @@ type key struct {
 	// which cannot call Format through unexported fields, prints an
 	// address rather than the bytes.
 	macKey *[sha256.Size]byte
+	macs   sync.Pool // of *macState keyed with macKey
 }
 
 // Format prints a key as its id whatever the verb, so no %v, %+v or %#v of

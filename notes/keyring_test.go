@@ -2,7 +2,11 @@ package notes
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -482,5 +486,47 @@ func writeFileF(tb testing.TB, path, content string) {
 	tb.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// TestStoredFormat rebuilds a sealed note from the package comment's
+// description alone — HKDF subkeys, AES-CTR, HMAC over length-prefixed
+// parts — and checks that seal produces exactly those bytes, so the stored
+// format cannot drift unnoticed.
+func TestStoredFormat(t *testing.T) {
+	k := load(t, Config{KeyFile: writeKeys(t, line("2026-02", key256))})
+	iv := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	note := []byte("Versatile dude")
+	got := seal(k.set.Load().current, iv, owner, contact, note)
+
+	sub := func(info string, n int) []byte {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(hkdf.New(sha256.New, key256, nil, []byte(info)), b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	block, err := aes.NewCipher(sub("xmppd notes v1 aes-ctr", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := make([]byte, len(note))
+	cipher.NewCTR(block, iv[:]).XORKeyStream(ct, note)
+	mac := hmac.New(sha256.New, sub("xmppd notes v1 hmac-sha256", 32))
+	for _, p := range [][]byte{{1}, []byte("2026-02"), iv[:], ct, []byte(owner), []byte(contact)} {
+		var l [8]byte
+		binary.BigEndian.PutUint64(l[:], uint64(len(p)))
+		mac.Write(l[:])
+		mac.Write(p)
+	}
+	want := append([]byte{1, 7}, "2026-02"...)
+	want = append(want, iv[:]...)
+	want = append(want, ct...)
+	want = mac.Sum(want)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("seal =\n%x, want\n%x", got, want)
+	}
+	if plain, err := k.Open(owner, contact, got); err != nil || !bytes.Equal(plain, note) {
+		t.Errorf("Open = %q, %v", plain, err)
 	}
 }

@@ -44,7 +44,9 @@ func seal(key *key, iv [ivLen]byte, owner, contact string, plaintext []byte) []b
 	n += copy(out[n:], iv[:])
 	ct := out[n : n+len(plaintext)]
 	cipher.NewCTR(key.block, iv[:]).XORKeyStream(ct, plaintext)
-	copy(out[len(out)-tagLen:], tag(key, key.id, iv[:], ct, owner, contact))
+	m := key.mac()
+	copy(out[len(out)-tagLen:], m.tag(key.id, iv[:], ct, owner, contact))
+	key.macs.Put(m)
 	return out
 }
 
@@ -69,7 +71,7 @@ func (k *Keyring) Open(owner, contact string, sealed []byte) ([]byte, error) {
 		k.metrics.failed(reasonUnknownKey)
 		return nil, fmt.Errorf("notes: open: key %q: %w", id, ErrUnknownKey)
 	}
-	if !hmac.Equal(mac, tag(key, id, iv, ct, owner, contact)) {
+	if !verify(key, mac, id, iv, ct, owner, contact) {
 		k.metrics.failed(reasonTampered)
 		return nil, fmt.Errorf("notes: open: key %q: %w", id, ErrTampered)
 	}
@@ -114,23 +116,54 @@ func parse(sealed []byte) (id string, iv, ct, mac []byte, err error) {
 	return id, rest[:ivLen], rest[ivLen : len(rest)-tagLen], rest[len(rest)-tagLen:], nil
 }
 
-// tag computes the HMAC over the length-prefixed version, key id, IV,
-// ciphertext, owner and contact.
-func tag(key *key, id string, iv, ct []byte, owner, contact string) []byte {
-	h := hmac.New(sha256.New, key.macKey[:])
-	part(h, []byte{version1})
-	part(h, []byte(id))
-	part(h, iv)
-	part(h, ct)
-	part(h, []byte(owner))
-	part(h, []byte(contact))
-	return h.Sum(nil)
+// A macState is one reusable HMAC computation of a key, with scratch
+// space, so that sealing and opening allocate only their result.
+type macState struct {
+	h       hash.Hash
+	scratch []byte
+	sum     [tagLen]byte
 }
 
-// part writes p to h as an 8-byte big-endian length and the bytes.
-func part(h hash.Hash, p []byte) {
+// verify reports, in constant time, whether mac is the tag of the other
+// arguments under key.
+func verify(key *key, mac []byte, id string, iv, ct []byte, owner, contact string) bool {
+	m := key.mac()
+	ok := hmac.Equal(mac, m.tag(id, iv, ct, owner, contact))
+	key.macs.Put(m)
+	return ok
+}
+
+// mac returns a macState of key from its pool; put it back when done.
+func (k *key) mac() *macState {
+	if m, ok := k.macs.Get().(*macState); ok {
+		return m
+	}
+	return &macState{h: hmac.New(sha256.New, k.macKey[:])}
+}
+
+// tag computes the HMAC over the length-prefixed version, key id, IV,
+// ciphertext, owner and contact. The result is valid until m is reused.
+func (m *macState) tag(id string, iv, ct []byte, owner, contact string) []byte {
+	m.h.Reset()
+	b := m.scratch[:0]
+	b = part(b, []byte{version1})
+	b = part(b, []byte(id))
+	b = part(b, iv)
+	m.h.Write(b)
 	var l [8]byte
-	binary.BigEndian.PutUint64(l[:], uint64(len(p)))
-	h.Write(l[:])
-	h.Write(p)
+	binary.BigEndian.PutUint64(l[:], uint64(len(ct)))
+	b = append(b[:0], l[:]...)
+	m.h.Write(b)
+	m.h.Write(ct)
+	b = part(b[:0], []byte(owner))
+	b = part(b, []byte(contact))
+	m.h.Write(b)
+	m.scratch = b
+	return m.h.Sum(m.sum[:0])
+}
+
+// part appends p to b as an 8-byte big-endian length and the bytes.
+func part(b, p []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
+	return append(b, p...)
 }
