@@ -38,8 +38,12 @@ type Stats struct {
 // Rekey re-seals every note that is not under k's current key, one user's
 // roster document at a time, while the server keeps running. Each user's
 // notes are rewritten through src's ordinary CRDT update, so a concurrent
-// change to the same roster (another item, a name, a subscription) is
-// merged, not lost.
+// change to the same roster (another item, a name, a subscription, another
+// note) is merged, not lost. The one overlap it cannot order better is the
+// owner setting the very note being rekeyed between the rekey's read and
+// its write (milliseconds): the two writes are then concurrent and the
+// document's last-writer-wins rule keeps the later-stamped one, as for two
+// resources setting one note at once.
 //
 // Every note is verified, current or not: a note that fails (tampered,
 // moved, unknown key, malformed) is logged at error level, counted in
