@@ -17,7 +17,11 @@ import (
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/certs"
+	"github.com/xmppd/xmppd/crdt"
+	"github.com/xmppd/xmppd/crdtstore"
 	"github.com/xmppd/xmppd/metrics"
+	"github.com/xmppd/xmppd/notes"
+	"github.com/xmppd/xmppd/roster"
 )
 
 var discardLog = slog.New(slog.DiscardHandler)
@@ -68,6 +72,20 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if perMinute == 0 {
 		perMinute = defaultAuthFailuresPerMinute
 	}
+	noteKeys, err := notes.Setup(notes.Config{}, cfg.DataDir, log.With("component", "notes"))
+	if err != nil {
+		return err
+	}
+	node, _ := os.Hostname()
+	rosters, err := roster.New(roster.Options{
+		Store:   crdtstore.New(backend.Documents(), roster.Kind, crdt.NewWriter("roster@"+node, crdt.NewHLC(nil)), crdt.CompactPolicy{}),
+		Notes:   noteKeys,
+		Metrics: reg,
+		Log:     log,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
 		Log:      log,
 		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
@@ -75,7 +93,7 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: []c2s.Feature{},
+		Features: []c2s.Feature{rosters},
 		Version:  ver,
 	})
 	if err != nil {
