@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/text/secure/precis"
 	"mellium.im/xmpp/jid"
@@ -87,6 +88,10 @@ func (a *Accounts) prepareUsername(name string) (string, error) {
 
 // preparePassword applies the PRECIS OpaqueString profile (RFC 8265 §4.2).
 func preparePassword(password string) (string, error) {
+	// The profile lets invalid UTF-8 through; refuse it here.
+	if !utf8.ValidString(password) {
+		return "", fmt.Errorf("%w: password: invalid UTF-8", ErrInvalid)
+	}
 	p, err := precis.OpaqueString.String(password)
 	if err != nil {
 		return "", fmt.Errorf("%w: password: %v", ErrInvalid, err)
