@@ -72,10 +72,14 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("riak: cluster: %w", err)
 	}
+	log := cfg.Logger.With("storage", "riak")
+	if !primeRoundRobin(cluster) {
+		log.Warn("riak client layout changed: cannot work around its node-manager loop; Open may hang while every node is down")
+	}
 	if err := cluster.Start(); err != nil {
 		return nil, fmt.Errorf("riak: start cluster: %w", err)
 	}
-	b := &Backend{cfg: cfg, log: cfg.Logger.With("storage", "riak"), metrics: m, cluster: cluster}
+	b := &Backend{cfg: cfg, log: log, metrics: m, cluster: cluster}
 	b.docs = documents{b}
 	b.kv = kvStore{b}
 	b.queues = queues{b: b, locks: new(keyLocks)}
@@ -170,7 +174,7 @@ func (b *Backend) exec(ctx context.Context, op, key string, build func() (riakc.
 		what += " " + key
 	}
 	attempts := 0
-	var last error
+	var first, last error
 	for {
 		cmd, err := build()
 		if err != nil {
@@ -188,11 +192,14 @@ func (b *Backend) exec(ctx context.Context, op, key string, build func() (riakc.
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			b.metrics.requests.WithLabelValues(op, "unavailable").Inc()
-			return nil, fmt.Errorf("riak: %s: %w (after %d attempts, last: %s)", what, ctxErr, attempts, describe(err, b.cfg))
+			return nil, fmt.Errorf("riak: %s: %w (after %s, last: %s)", what, ctxErr, plural(attempts, "attempt"), describe(err, b.cfg))
 		}
 		if re, ok := riakError(err); ok && !retryableRiakError(re) {
 			b.metrics.requests.WithLabelValues(op, "error").Inc()
 			return nil, &Error{Op: what, Riak: re}
+		}
+		if first == nil {
+			first = err
 		}
 		last = err
 		if attempts > b.cfg.Retries {
@@ -207,11 +214,22 @@ func (b *Backend) exec(ctx context.Context, op, key string, build func() (riakc.
 		case <-ctx.Done():
 			t.Stop()
 			b.metrics.requests.WithLabelValues(op, "unavailable").Inc()
-			return nil, fmt.Errorf("riak: %s: %w (after %d attempts, last: %s)", what, ctx.Err(), attempts, describe(last, b.cfg))
+			return nil, fmt.Errorf("riak: %s: %w (after %s, last: %s)", what, ctx.Err(), plural(attempts, "attempt"), describe(last, b.cfg))
 		}
 	}
 	b.metrics.requests.WithLabelValues(op, "unavailable").Inc()
-	return nil, fmt.Errorf("riak: %s: %w after %d attempts: %s", what, storage.ErrUnavailable, attempts, describe(last, b.cfg))
+	cause := describe(last, b.cfg)
+	if f := describe(first, b.cfg); f != cause {
+		cause += "; first failure: " + f
+	}
+	return nil, fmt.Errorf("riak: %s: %w after %s: %s", what, storage.ErrUnavailable, plural(attempts, "attempt"), cause)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // run executes cmd once (the client tries each node in turn until one
