@@ -1,6 +1,7 @@
 """Helpers of the roster scenarios: raw roster IQs (slixmpp's own roster
 API hides errors and notes), and queues of roster pushes."""
 import asyncio
+import traceback
 import xml.etree.ElementTree as ET
 
 from slixmpp.exceptions import IqError, IqTimeout
@@ -73,7 +74,7 @@ class RosterClient(Client):
             iq = await asyncio.wait_for(self.pushes.get(), wait)
         except asyncio.TimeoutError:
             return
-        raise Failed("unexpected roster push: %s" % iq)
+        raise Failed("unexpected roster push: %s (line %d)" % (iq, caller_line()))
 
     async def next_presence(self, match=lambda p: True, timeout=TIMEOUT):
         """The next presence matching match; others are skipped."""
@@ -82,11 +83,11 @@ class RosterClient(Client):
         while True:
             left = deadline - loop.time()
             if left <= 0:
-                raise Failed("%s: no matching presence within %ss" % (self.boundjid, timeout))
+                raise Failed("%s: no matching presence within %ss (line %d)" % (self.boundjid, timeout, caller_line()))
             try:
                 p = await asyncio.wait_for(self.presences.get(), left)
             except asyncio.TimeoutError:
-                raise Failed("%s: no matching presence within %ss" % (self.boundjid, timeout))
+                raise Failed("%s: no matching presence within %ss (line %d)" % (self.boundjid, timeout, caller_line()))
             if match(p):
                 return p
 
@@ -102,7 +103,7 @@ class RosterClient(Client):
             except asyncio.TimeoutError:
                 return
             if match(p):
-                raise Failed("%s: unexpected presence %s" % (self.boundjid, p))
+                raise Failed("%s: unexpected presence %s (line %d)" % (self.boundjid, p, caller_line()))
 
     def drain(self):
         while not self.presences.empty():
@@ -122,3 +123,11 @@ def frm(bare_or_full, typ=None):
             return same and t in ("available", "", "chat", "away", "xa", "dnd")
         return same and t == typ
     return match
+
+
+def caller_line():
+    """The line of the scenario that called into this module."""
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.endswith(("roster_lib.py", "asyncio/tasks.py")) and "asyncio" not in frame.filename:
+            return frame.lineno
+    return 0
