@@ -290,3 +290,34 @@ func TestNewAccountsDomain(t *testing.T) {
 		t.Errorf("account not stored under the prepared domain: %v", err)
 	}
 }
+
+// lateKV hides every key of one kind from the first Get, as if another
+// node created it between this node's Get and Create.
+type lateKV struct {
+	*memKV
+	kind   string
+	hidden bool
+}
+
+func (s *lateKV) Get(ctx context.Context, k storage.Key) ([]byte, error) {
+	if k.Kind == s.kind && !s.hidden {
+		s.hidden = true
+		return nil, fmt.Errorf("lateKV: %w", storage.ErrNotFound)
+	}
+	return s.memKV.Get(ctx, k)
+}
+
+func TestServerSecretCreateRace(t *testing.T) {
+	ctx := context.Background()
+	kv := newMemKV()
+	first := NewAccounts(kv, testDomain, Config{})
+	want, err := first.serverSecret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := NewAccounts(&lateKV{memKV: kv, kind: kindSecret}, testDomain, Config{})
+	got, err := second.serverSecret(ctx)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("losing the creation race: secret %x, %v; want the winner's %x", got, err, want)
+	}
+}
