@@ -24,7 +24,9 @@ type Negotiation interface {
 	// client sent no initial response, a zero-length slice for an empty one
 	// "=") and returns the server's next data: a challenge to send, or with
 	// done=true the additional data for <success/> (SCRAM's "v=…"; nil for
-	// PLAIN). A zero-length challenge is sent as "=" (RFC 6120 §6.4.3).
+	// PLAIN). A zero-length, non-nil challenge asks the client for data it
+	// has not sent yet (the initial response); how it is written on the
+	// wire is the caller's business (RFC 6120 §6.4).
 	//
 	// An error is always a *Failure whose Condition is one of RFC 6120 §6.5:
 	// not-authorized for an unknown user and a wrong password alike,
