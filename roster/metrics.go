@@ -2,8 +2,8 @@ package roster
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// metrics are the roster package's metrics, named xmppd_roster_….
-type metrics struct {
+// rosterMetrics are the roster package's metrics, named xmppd_roster_….
+type rosterMetrics struct {
 	loads       *prometheus.CounterVec // reason: get, presence, update
 	updates     prometheus.Counter
 	pushes      prometheus.Counter
@@ -14,8 +14,8 @@ type metrics struct {
 	storeErrors prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
+func newMetrics(reg prometheus.Registerer) (*rosterMetrics, error) {
+	m := &rosterMetrics{
 		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xmppd_roster_loads_total", Help: "Roster documents read from storage, by reason."}, []string{"reason"}),
 		updates: prometheus.NewCounter(prometheus.CounterOpts{

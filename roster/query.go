@@ -164,7 +164,7 @@ func (s *Service) get(ctx context.Context, e env, self c2s.Resource, q *stanza.E
 			return nil, nil
 		}
 		if since, ok := parseVersion(clientVer); ok {
-			if changes, ok := changesSince(doc, since); ok && len(changes) > 0 && len(changes) <= listedCount(doc)/2+1 {
+			if changes, ok := changesSince(doc, since); ok && len(changes) > 0 && len(changes) <= max(listedCount(doc)/2, maxIncremental) {
 				s.m.gets.WithLabelValues("incremental").Inc()
 				after(func() {
 					for i, ch := range changes {

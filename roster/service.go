@@ -97,7 +97,7 @@ type Service struct {
 	notes NoteSealer
 	cfg   Config
 	log   *slog.Logger
-	m     *metrics
+	m     *rosterMetrics
 	now   func() time.Time
 
 	sessions sync.Map // c2s.Resource → *sessionState

@@ -18,11 +18,14 @@ import (
 // changed since, including removals (kept as tombstones for a while).
 //
 // Concurrent writers on other nodes may merge a change stamped slightly
-// before a version a client already holds; changes are therefore resent
+// before a version a client already holds (by at most the time one
+// read-merge-write takes to become visible); changes are therefore resent
 // from incrementalSlack before the client's mod, which costs a few
-// duplicate pushes and loses nothing.
+// duplicate pushes and loses nothing. An update is sent as pushes while it
+// has at most maxIncremental changes or half the roster, whichever is more.
 const (
-	incrementalSlack = 2 * time.Minute
+	incrementalSlack = 10 * time.Second
+	maxIncremental   = 16
 	maxTombstones    = 200
 	tombstoneTTL     = 30 * 24 * time.Hour
 )
