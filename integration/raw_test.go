@@ -418,6 +418,7 @@ func TestRawStreamHeader(t *testing.T) {
 		{"doctype", "<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY boom 'boom'>]><stream:stream" + ns + " to='localhost' version='1.0'>", "restricted-xml"},
 		{"comment", "<?xml version='1.0'?><!-- hello --><stream:stream" + ns + " to='localhost' version='1.0'>", "restricted-xml"},
 		{"processing-instruction", "<?xml version='1.0'?><?evil stuff?><stream:stream" + ns + " to='localhost' version='1.0'>", "restricted-xml"},
+		{"encoding-latin1", "<?xml version='1.0' encoding='ISO-8859-1'?><stream:stream" + ns + " to='localhost' version='1.0'>", "unsupported-encoding"},
 		{"text-before-header", "hello <stream:stream" + ns + " to='localhost' version='1.0'>", "not-well-formed"},
 		{"not-a-stream", "<html xmlns='http://www.w3.org/1999/xhtml'>", "invalid-namespace"},
 	}
@@ -475,6 +476,25 @@ func TestRawNegotiation(t *testing.T) {
 			t.Errorf("registration offered although it is off: %s", f)
 		}
 		c.close()
+	})
+	// TLS 1.2 is the least the server accepts, on both ports.
+	t.Run("tls-1.1-refused", func(t *testing.T) {
+		t.Parallel()
+		old := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}
+		c := dialRaw(t, s)
+		c.features()
+		c.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+		c.expect("urn:ietf:params:xml:ns:xmpp-tls", "proceed")
+		tc := tls.Client(c.conn, old)
+		tc.SetDeadline(time.Now().Add(rawTimeout))
+		if err := tc.Handshake(); err == nil {
+			t.Errorf("STARTTLS handshake with TLS 1.1 succeeded (%x)", tc.ConnectionState().Version)
+		}
+		d := &net.Dialer{Timeout: rawTimeout}
+		if dc, err := tls.DialWithDialer(d, "tcp", s.tlsAddr, old); err == nil {
+			t.Errorf("direct TLS handshake with TLS 1.1 succeeded (%x)", dc.ConnectionState().Version)
+			dc.Close()
+		}
 	})
 	t.Run("plain-before-tls", func(t *testing.T) {
 		t.Parallel()
@@ -561,6 +581,7 @@ func TestRawBadStanzas(t *testing.T) {
 	cases := []struct {
 		name, input, want string
 	}{
+		{"invalid-utf8", "<message to='bystander@localhost'><body>\xff\xfe</body></message>", "unsupported-encoding"},
 		{"undefined-entity", "<message to='bystander@localhost'><body>&foo;</body></message>", "not-well-formed"},
 		{"doctype-mid-stream", "<!DOCTYPE message [<!ENTITY boom 'boom'>]>", "restricted-xml"},
 		{"entity-declaration-mid-stream", "<!ENTITY boom 'boom'>", "restricted-xml"},
@@ -569,6 +590,7 @@ func TestRawBadStanzas(t *testing.T) {
 		{"processing-instruction-in-stanza", "<message to='bystander@localhost'><?pi x?><body>x</body></message>", "restricted-xml"},
 		{"mismatched-tags", "<message><body>x</message>", "not-well-formed"},
 		{"stanza-over-256KiB", big(300 << 10), "policy-violation"},
+		{"stanza-just-over-256KiB", big(256 << 10), "policy-violation"},
 		{"too-deep", deep(200), "policy-violation"},
 		{"spoofed-from-other-user", "<message from='bystander@localhost/x' to='bystander@localhost'><body>spoof</body></message>", "invalid-from"},
 		{"spoofed-from-other-domain", "<presence from='mallory@example.org'/>", "invalid-from"},
@@ -637,6 +659,56 @@ func TestRawBadStanzas(t *testing.T) {
 	})
 }
 
+// TestRawStreamClose checks that a client's </stream:stream> is answered
+// with the server's own closing tag and the connection closed, without a
+// stream error (RFC 6120 §4.4).
+func TestRawStreamClose(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{users: rawUsers})
+	c := loginRaw(t, s, "mallory", "closer")
+	c.ping()
+	c.write("</stream:stream>")
+	for {
+		n, err := c.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("waiting for </stream:stream>: %v", err)
+		}
+		if n.XMLName.Space == nsStreams && n.XMLName.Local == "error" {
+			t.Fatalf("stream error on a clean close: %s", n)
+		}
+	}
+	c.expectClosed()
+}
+
+// TestRawAuthFailures checks the SASL retry limit (RFC 6120 §6.4.5) and
+// that the per-IP throttle slows repeated failures without locking out
+// the right password.
+func TestRawAuthFailures(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{users: rawUsers})
+	for round := range 2 {
+		c, _ := secure(t, s)
+		for i := 1; i <= 5; i++ {
+			n := c.authPlain("mallory", "wrong")
+			if n.XMLName.Local != "failure" || n.child("urn:ietf:params:xml:ns:xmpp-sasl", "not-authorized") == nil {
+				t.Fatalf("round %d, attempt %d: %s, want <failure><not-authorized/></failure>", round, i, n)
+			}
+		}
+		// Five failures on one stream are enough.
+		c.wantStreamError("policy-violation")
+	}
+	start := time.Now()
+	c, _ := secure(t, s)
+	if n := c.authPlain("mallory", "pw"); n.XMLName.Local != "success" {
+		t.Fatalf("the right password after ten failures: %s", n)
+	}
+	t.Logf("the right password after ten failures took %v", time.Since(start))
+	c.close()
+}
+
 // TestRawStanzaErrors checks stanza errors that raw XML shows best: IQ
 // rules (RFC 6120 §8.2.3), and an invalid 'to' (jid-malformed); the
 // stream stays open after each.
@@ -671,10 +743,11 @@ func TestRawStanzaErrors(t *testing.T) {
 }
 
 // TestRawAuthDeadline checks that streams not authenticated within
-// [c2s] auth_timeout are closed, and that bound sessions are not.
+// [c2s] auth_timeout are closed, that bound sessions are not, and that
+// idle bound sessions are pinged.
 func TestRawAuthDeadline(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverOptions{users: rawUsers, config: "[c2s]\nauth_timeout = \"1s\"\n"})
+	s := startServer(t, serverOptions{users: rawUsers, config: "[c2s]\nauth_timeout = \"1s\"\nidle_timeout = \"1s\"\n"})
 	b := newBystander(t, s, "deadline")
 	for _, tc := range []struct {
 		name string
@@ -706,6 +779,26 @@ func TestRawAuthDeadline(t *testing.T) {
 			}
 		})
 	}
+	// XEP-0199 §4.2: the server pings a bound client that has been idle for
+	// idle_timeout, and an answered ping keeps the stream open.
+	t.Run("idle-ping", func(t *testing.T) {
+		c := loginRaw(t, s, "mallory", "idle")
+		for range 2 {
+			n, err := c.next()
+			if err != nil {
+				t.Fatalf("waiting for the server's ping: %v", err)
+			}
+			if n.XMLName.Local != "iq" || n.attr("type") != "get" || n.child("urn:xmpp:ping", "ping") == nil {
+				t.Fatalf("idle client got %s, want a ping", n)
+			}
+			if n.attr("from") != s.domain || n.attr("to") != c.jid {
+				t.Errorf("ping from %q to %q", n.attr("from"), n.attr("to"))
+			}
+			c.write("<iq type='result' id='" + n.attr("id") + "' to='" + s.domain + "'/>")
+		}
+		c.ping()
+		c.close()
+	})
 	// The bystander has been bound for longer than auth_timeout by now.
 	b.check()
 }

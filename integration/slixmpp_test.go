@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmppd/xmppd/admin"
 )
@@ -103,6 +104,11 @@ func TestSlixmppCLI(t *testing.T) {
 	dave := "dave@" + s.domain
 
 	s.ctl("user", "add", dave, "--password", "first-pw")
+	// The running server holds the store: the CLI must have gone through
+	// its admin API.
+	if !s.waitLog("admin api: user added", 5*time.Second) {
+		t.Errorf("the server did not log the API call for user add")
+	}
 	if out := s.ctl("user", "list"); !containsLine(out, dave) || !containsLine(out, "alice@"+s.domain) {
 		t.Fatalf("user list after add:\n%s", out)
 	}

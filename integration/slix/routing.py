@@ -39,10 +39,13 @@ async def nothing(*clients):
     await asyncio.gather(*(c.no_message() for c in clients))
 
 
-async def error_back(c, want, body):
+async def error_back(c, want, body, sent_to=None):
+    """The next error message must be the bounce of the message with body
+    (sent to sent_to, when given: the bounce comes from there)."""
     e = await c.next_error()
     expect(condition(e) == want, "error %r for %r, want %r" % (condition(e), body, want))
     expect(e["body"] == body, "error carries body %r, want %r" % (e["body"], body))
+    expect(sent_to is None or str(e["from"]) == sent_to, "bounce from %s, want %s" % (e["from"], sent_to))
     # The body of the bounce was queued on messages too: drop it.
     m = await c.next_message()
     expect(m["type"] == "error", "unexpected message %s" % m)
@@ -133,12 +136,13 @@ async def offline():
         (jid(user("nobody")), "service-unavailable"),
         ("someone@elsewhere.example", "remote-server-not-found"),
         ("elsewhere.example", "remote-server-not-found"),
+        (DOMAIN, "service-unavailable"),  # the server has no message service
     ]
     for to, want in cases:
         for mtype in ("chat", "normal"):
             body = "to %s (%s)" % (to, mtype)
             alice.send_message(mto=to, mbody=body, mtype=mtype)
-            await error_back(alice, want, body)
+            await error_back(alice, want, body, sent_to=to)
     await carol.no_message(0.1)
 
     # Error stanzas are never bounced.
@@ -176,6 +180,12 @@ async def iq_between_users():
         req.enable("software_version")
         cond = await iq_error(req)
         expect(cond == "service-unavailable", "IQ to %s: %r" % (to, cond))
+    # The server answers for bob's bare JID; it has no version service
+    # for accounts (RFC 6121 §8.5.2.1.3).
+    req = alice.Iq(stype="get", sto=jid(user("bob")))
+    req.enable("software_version")
+    cond = await iq_error(req)
+    expect(cond == "service-unavailable", "version to a bare JID: %r" % cond)
     req = alice.Iq(stype="get", sto=jid(user("nobody")))
     req.enable("disco_info")
     cond = await iq_error(req)
