@@ -659,6 +659,66 @@ func TestRawBadStanzas(t *testing.T) {
 	})
 }
 
+// TestRawSASLFailures checks the SASL failure conditions of RFC 6120
+// §6.5: each is a <failure/> the client may recover from on the same
+// stream.
+func TestRawSASLFailures(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{users: rawUsers})
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	const sasl = "urn:ietf:params:xml:ns:xmpp-sasl"
+	for _, tc := range []struct{ name, send, want string }{
+		{"unknown-mechanism", "<auth xmlns='" + sasl + "' mechanism='X-UNKNOWN'>" + b64("x") + "</auth>", "invalid-mechanism"},
+		{"bad-base64", "<auth xmlns='" + sasl + "' mechanism='PLAIN'>!!not base64!!</auth>", "incorrect-encoding"},
+		{"plain-other-authzid", "<auth xmlns='" + sasl + "' mechanism='PLAIN'>" + b64("bystander@localhost\x00mallory\x00pw") + "</auth>", "invalid-authzid"},
+		{"plain-malformed", "<auth xmlns='" + sasl + "' mechanism='PLAIN'>" + b64("no separators") + "</auth>", "malformed-request"},
+		{"scram-aborted", "<auth xmlns='" + sasl + "' mechanism='SCRAM-SHA-256'>" + b64("n,,n=mallory,r=abcdefghijklmnop") + "</auth>", "aborted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := secure(t, s)
+			c.write(tc.send)
+			n, err := c.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == "aborted" {
+				if n.XMLName.Local != "challenge" {
+					t.Fatalf("SCRAM client-first answered with %s", n)
+				}
+				c.write("<abort xmlns='" + sasl + "'/>")
+				if n, err = c.next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n.XMLName.Space != sasl || n.XMLName.Local != "failure" || n.child(sasl, tc.want) == nil {
+				t.Fatalf("got %s, want <failure><%s/></failure>", n, tc.want)
+			}
+			if n := c.authPlain("mallory", "pw"); n.XMLName.Local != "success" {
+				t.Fatalf("authentication after the failure: %s", n)
+			}
+			c.close()
+		})
+	}
+}
+
+// TestRawSessionIQ checks the session request of RFC 3921 §3, which
+// clients that predate RFC 6121 send after binding. The server advertises
+// the session feature as <optional/> (draft-cridland-xmpp-session): the
+// request is then a no-op that must still be answered with a result.
+func TestRawSessionIQ(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{users: rawUsers})
+	c := loginRaw(t, s, "mallory", "old-client")
+	c.write("<iq type='set' id='sess1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>")
+	n := c.expect("jabber:client", "iq")
+	if n.attr("id") != "sess1" || n.attr("type") != "result" {
+		t.Errorf("session request after bind answered with %s, want an empty result", n)
+	}
+	c.ping()
+	c.close()
+}
+
 // TestRawStreamClose checks that a client's </stream:stream> is answered
 // with the server's own closing tag and the connection closed, without a
 // stream error (RFC 6120 §4.4).
