@@ -442,6 +442,67 @@ func TestRawNegotiation(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOptions{users: rawUsers})
 
+	// RFC 6120 §4.7: the response header comes from the domain, names the
+	// client's 'from' as 'to', speaks version 1.0, and carries a fresh id
+	// at every restart.
+	t.Run("response-header", func(t *testing.T) {
+		t.Parallel()
+		c := dialRaw(t, s)
+		attr := func(h xml.StartElement, name string) string {
+			for _, a := range h.Attr {
+				if a.Name.Space == "" && a.Name.Local == name {
+					return a.Value
+				}
+			}
+			return ""
+		}
+		h1 := c.open(strings.Replace(header(s.domain), "<stream:stream ", "<stream:stream from='mallory@localhost' ", 1))
+		for name, want := range map[string]string{"from": s.domain, "to": "mallory@localhost", "version": "1.0"} {
+			if got := attr(h1, name); got != want {
+				t.Errorf("response header %s=%q, want %q", name, got, want)
+			}
+		}
+		c.expect(nsStreams, "features")
+		c.startTLS()
+		h2 := c.open(header(s.domain))
+		if id1, id2 := attr(h1, "id"), attr(h2, "id"); id1 == "" || id2 == "" || id1 == id2 {
+			t.Errorf("stream ids %q and %q: want two different, non-empty ids", id1, id2)
+		}
+		c.close()
+	})
+	// XEP-0368: the direct TLS port starts with TLS and goes straight to SASL.
+	t.Run("direct-tls", func(t *testing.T) {
+		t.Parallel()
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: rawTimeout}, "tcp", s.tlsAddr,
+			&tls.Config{InsecureSkipVerify: true, ServerName: s.domain, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &rawClient{t: t, s: s, conn: conn, dec: xml.NewDecoder(conn)}
+		t.Cleanup(func() { conn.Close() })
+		f := c.features()
+		if f.child("urn:ietf:params:xml:ns:xmpp-tls", "starttls") != nil || f.child("urn:ietf:params:xml:ns:xmpp-sasl", "mechanisms") == nil {
+			t.Fatalf("features on the direct TLS port: %s", f)
+		}
+		if n := c.authPlain("mallory", "pw"); n.XMLName.Local != "success" {
+			t.Fatalf("PLAIN over direct TLS: %s", n)
+		}
+		c.close()
+	})
+	// The size and depth limits hold before authentication too.
+	for _, tc := range []struct{ name, input string }{
+		{"huge-before-auth", "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + strings.Repeat("QUFB", 75<<10) + "</auth>"},
+		{"deep-before-auth", "<iq type='get' id='d'>" + strings.Repeat("<x>", 500) + strings.Repeat("</x>", 500) + "</iq>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBystander(t, s, tc.name)
+			c, _ := secure(t, s)
+			c.writeAsync(tc.input)
+			c.wantStreamError("policy-violation")
+			b.check()
+		})
+	}
 	t.Run("features-before-tls", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, s)
