@@ -26,7 +26,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/prometheus/client_golang v1.25.0
-	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rogpeppe/go-internal v1.9.0 // indirect
@@ -35,7 +35,7 @@ require (
 	golang.org/x/exp v0.0.0-20230626212559-97b1e661b5df // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0
 	google.golang.org/protobuf v1.36.12
 	mellium.im/reader v0.1.0 // indirect
@@ -45,11 +45,14 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
-require github.com/basho/riak-go-client v1.7.0
+require (
+	github.com/basho/riak-go-client v1.7.0
+	github.com/golang/protobuf v1.5.3
+)
 
 require (
 	github.com/basho/backoff v0.0.0-00010101000000-000000000000 // indirect
-	github.com/golang/protobuf v1.5.3 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 )
 
 replace github.com/basho/backoff => github.com/jpillora/backoff v1.1.0
