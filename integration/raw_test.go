@@ -41,6 +41,19 @@ type node struct {
 	Kids    []node     `xml:",any"`
 }
 
+func (n node) withoutDecls() node {
+	out := node{XMLName: n.XMLName, Text: n.Text}
+	for _, a := range n.Attrs {
+		if a.Name.Space != "xmlns" && !(a.Name.Space == "" && a.Name.Local == "xmlns") {
+			out.Attrs = append(out.Attrs, a)
+		}
+	}
+	for _, k := range n.Kids {
+		out.Kids = append(out.Kids, k.withoutDecls())
+	}
+	return out
+}
+
 func (n node) attr(local string) string {
 	for _, a := range n.Attrs {
 		if a.Name.Space == "" && a.Name.Local == local {
@@ -61,8 +74,10 @@ func (n node) child(space, local string) *node {
 	return nil
 }
 
+// String re-encodes n for messages. Namespace declarations read as
+// attributes are dropped: XMLName already carries the namespace.
 func (n node) String() string {
-	b, err := xml.Marshal(n)
+	b, err := xml.Marshal(n.withoutDecls())
 	if err != nil {
 		return fmt.Sprintf("<%s/> (%v)", n.XMLName.Local, err)
 	}
