@@ -74,6 +74,26 @@ type UndeliverableHandler func(ctx context.Context, to jid.JID, msg *stanza.Elem
 // goroutine and answers or routes the stanza itself.
 type DomainHandler func(ctx context.Context, s *Session, st *stanza.Element) error
 
+// A MessageSentHook sees each message a client sends, after the server
+// stamped its 'from' and before it is routed, in the sender's goroutine
+// (XEP-0313 archives it in the sender's archive). It must not modify msg
+// nor keep it past its return.
+type MessageSentHook func(ctx context.Context, s *Session, msg *stanza.Element)
+
+// A MessageInHook sees a chat or normal message (type absent included) on
+// its way to a local account that exists, once per message, before it is
+// delivered to a resource or stored offline, in the routing goroutine. It
+// may add children to msg — the recipient gets them (XEP-0359 stanza ids);
+// it must not keep msg past its return. Messages rerouted from a resource
+// that went away do not pass it a second time.
+type MessageInHook func(ctx context.Context, to jid.JID, msg *stanza.Element)
+
+// A PresenceDecorator may change an available presence (no 'type') that a
+// client sends, directed or not, before the server stores, echoes,
+// broadcasts or routes it (XEP-0153 avatar hashes). It runs in the
+// sender's goroutine before any PresenceHandler.
+type PresenceDecorator func(ctx context.Context, s *Session, p *stanza.Element)
+
 // A StreamFeatureFunc returns an element to advertise in the stream
 // features after authentication, or nil.
 type StreamFeatureFunc func(s *Session) *stanza.Element
@@ -90,6 +110,9 @@ type Registry struct {
 	identities     []Identity
 	streamFeatures []StreamFeatureFunc
 	presence       []PresenceHandler
+	presDecorators []PresenceDecorator
+	msgSent        []MessageSentHook
+	msgIn          []MessageInHook
 	onBound        []SessionHook
 	onAvailable    []SessionHook
 	onClosed       []SessionHook
@@ -154,6 +177,24 @@ func (r *Registry) StreamFeature(f StreamFeatureFunc) {
 func (r *Registry) OnPresence(h PresenceHandler) {
 	r.mustOpen()
 	r.presence = append(r.presence, h)
+}
+
+// DecoratePresence adds d to the decorators of available presence.
+func (r *Registry) DecoratePresence(d PresenceDecorator) {
+	r.mustOpen()
+	r.presDecorators = append(r.presDecorators, d)
+}
+
+// OnMessageSent adds a hook for messages clients send.
+func (r *Registry) OnMessageSent(h MessageSentHook) {
+	r.mustOpen()
+	r.msgSent = append(r.msgSent, h)
+}
+
+// OnMessageIn adds a hook for chat and normal messages to local accounts.
+func (r *Registry) OnMessageIn(h MessageInHook) {
+	r.mustOpen()
+	r.msgIn = append(r.msgIn, h)
 }
 
 // OnBound runs h after a session binds its resource.

@@ -70,6 +70,9 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 	}
 	switch kind {
 	case "message":
+		for _, h := range s.srv.reg.msgSent {
+			h(ctx, s, el)
+		}
 		s.srv.routeMessage(ctx, s, el, to)
 	case "presence":
 		return s.handlePresence(ctx, el, to)
@@ -116,6 +119,11 @@ func (s *Session) handleIQ(ctx context.Context, el *stanza.Element, to jid.JID) 
 // lets features (roster) process it, and routes directed presence.
 func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid.JID) error {
 	typ := el.Get("type")
+	if typ == "" {
+		for _, d := range s.srv.reg.presDecorators {
+			d(ctx, s, el)
+		}
+	}
 	if to.Domainpart() == "" {
 		switch typ {
 		case "":

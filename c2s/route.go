@@ -87,6 +87,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 	case toRemote:
 		s.bounce(ctx, msg, RemoteServerNotFound("no server-to-server connections"))
 	case toLocalUser:
+		s.messageInHooks(ctx, msg, to)
 		if to.Resourcepart() == "" {
 			s.routeMessageToBare(ctx, sender, msg, to)
 			return
@@ -107,6 +108,27 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 		default: // chat, normal: as if sent to the bare JID
 			s.routeMessageToBare(ctx, sender, msg, to.Bare())
 		}
+	}
+}
+
+// messageInHooks runs the MessageInHooks for a chat or normal message to
+// a local account, before routing delivers or stores it. A message to an
+// account that does not exist is bounced by routing and skips them.
+func (s *Server) messageInHooks(ctx context.Context, msg *stanza.Element, to jid.JID) {
+	if len(s.reg.msgIn) == 0 {
+		return
+	}
+	if t := msg.Get("type"); t != "" && t != "chat" && t != "normal" {
+		return
+	}
+	bare := to.Bare()
+	if len(s.dir.Resources(bare.String())) == 0 {
+		if exists, err := s.acc.Exists(ctx, bare.Localpart()); err != nil || !exists {
+			return
+		}
+	}
+	for _, h := range s.reg.msgIn {
+		h(ctx, bare, msg)
 	}
 }
 
