@@ -3,7 +3,7 @@
 // In production the configuration names a certificate chain and key in PEM
 // files (RFC 6120 §13.7.2: the certificate should cover the XMPP domain);
 // they are read at start and again on Reload, which cmd/xmppd calls on
-// SIGHUP. With no files configured, a self-signed certificate (ECDSA P-256)
+// SIGHUP. With no files configured, a self-signed certificate (RSA 2048, for Pidgin)
 // for the domain and conference.<domain> is generated on first start and
 // kept in <data-dir>/tls/, so that a development server works at once and
 // clients that pin the certificate keep seeing the same one. It is reused on

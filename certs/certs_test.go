@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"net"
 	"os"
@@ -239,5 +240,33 @@ func TestConfiguredForOtherDomainWarns(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "does not cover the domain") {
 		t.Errorf("log = %q, want a warning that the certificate does not cover the domain", buf.String())
+	}
+}
+
+// TestSelfSignedAcceptableToLibpurple guards what Pidgin and finch need to
+// offer trusting the generated certificate instead of rejecting it as an
+// invalid chain: an RSA key, CA:TRUE with certSign, and no extended key
+// usage (see generate).
+func TestSelfSignedAcceptableToLibpurple(t *testing.T) {
+	certPEM, _, err := generate("example.net", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	crt, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crt.PublicKeyAlgorithm != x509.RSA {
+		t.Errorf("key algorithm %v, want RSA", crt.PublicKeyAlgorithm)
+	}
+	if !crt.IsCA || crt.KeyUsage&x509.KeyUsageCertSign == 0 {
+		t.Errorf("IsCA=%v KeyUsage=%b: the certificate cannot verify itself", crt.IsCA, crt.KeyUsage)
+	}
+	if len(crt.ExtKeyUsage) != 0 {
+		t.Errorf("extended key usage %v present; GnuTLS rejects the self-signed chain", crt.ExtKeyUsage)
+	}
+	if err := crt.CheckSignatureFrom(crt); err != nil {
+		t.Errorf("not self-signed: %v", err)
 	}
 }

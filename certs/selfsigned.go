@@ -1,9 +1,8 @@
 package certs
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -61,7 +60,8 @@ func ensureSelfSigned(certFile, keyFile, domain string, now time.Time, log *slog
 // generate returns a PEM certificate and PKCS #8 key for domain and
 // conference.<domain>, valid from an hour before now.
 func generate(domain string, now time.Time) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	// RSA: the key type every client, old ones included, accepts.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, nil, fmt.Errorf("certs: generate key: %w", err)
 	}
@@ -70,14 +70,21 @@ func generate(domain string, now time.Time) (certPEM, keyPEM []byte, err error) 
 		return nil, nil, fmt.Errorf("certs: serial: %w", err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: domain, Organization: []string{"xmppd self-signed"}},
-		DNSNames:              []string{domain, "conference." + domain},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(selfSignedLifetime),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: domain, Organization: []string{"xmppd self-signed"}},
+		DNSNames:     []string{domain, "conference." + domain},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(selfSignedLifetime),
+		// A self-signed certificate is its own issuer, so it must be able
+		// to sign (CA:TRUE, certSign), and must carry no extended key
+		// usage: GnuTLS, under libpurple (Pidgin, finch), checks the
+		// issuer's EKU and then reports "the certificate chain is invalid"
+		// instead of offering to trust it. Checked with finch on Debian 12;
+		// Prosody and ejabberd generate theirs the same way.
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
