@@ -94,6 +94,25 @@ type MessageInHook func(ctx context.Context, to jid.JID, msg *stanza.Element)
 // sender's goroutine before any PresenceHandler.
 type PresenceDecorator func(ctx context.Context, s *Session, p *stanza.Element)
 
+// An OutboundFilter sees each stanza a client sends to an address (not
+// to its own account), after the server stamped 'from' and before any
+// other hook or routing, in the sender's goroutine (XEP-0016 and XEP-0191
+// outbound rules). It returns drop=true to stop the stanza: with err set,
+// err is sent back to the sender; with err nil the stanza vanishes
+// silently. It must not modify st.
+type OutboundFilter func(ctx context.Context, s *Session, st *stanza.Element, to jid.JID) (drop bool, err *StanzaError)
+
+// An InboundFilter decides whether st, sent by another entity, may reach r
+// (XEP-0016 inbound rules). r is nil when the message would be stored for
+// to, a user with no available resource. Routing consults it before
+// handing a message or IQ to a resource (a refused message or IQ request
+// is answered with service-unavailable, as if the resource were not
+// there), and Session.Send consults it for every presence stanza (refused
+// presence is dropped silently, so it also covers presence that features
+// deliver themselves). It runs in the sender's goroutine, must be cheap
+// (no storage access) and must not modify st.
+type InboundFilter func(to jid.JID, r Resource, st *stanza.Element) bool
+
 // A StreamFeatureFunc returns an element to advertise in the stream
 // features after authentication, or nil.
 type StreamFeatureFunc func(s *Session) *stanza.Element
@@ -113,6 +132,8 @@ type Registry struct {
 	presDecorators []PresenceDecorator
 	msgSent        []MessageSentHook
 	msgIn          []MessageInHook
+	outFilters     []OutboundFilter
+	inFilters      []InboundFilter
 	onBound        []SessionHook
 	onAvailable    []SessionHook
 	onClosed       []SessionHook
@@ -195,6 +216,30 @@ func (r *Registry) OnMessageSent(h MessageSentHook) {
 func (r *Registry) OnMessageIn(h MessageInHook) {
 	r.mustOpen()
 	r.msgIn = append(r.msgIn, h)
+}
+
+// FilterOutbound adds f to the filters of stanzas clients send.
+func (r *Registry) FilterOutbound(f OutboundFilter) {
+	r.mustOpen()
+	r.outFilters = append(r.outFilters, f)
+}
+
+// FilterInbound adds f to the filters of stanzas delivered to local
+// accounts.
+func (r *Registry) FilterInbound(f InboundFilter) {
+	r.mustOpen()
+	r.inFilters = append(r.inFilters, f)
+}
+
+// admit reports whether every InboundFilter lets st reach r (nil: offline
+// storage for to).
+func (r *Registry) admit(to jid.JID, res Resource, st *stanza.Element) bool {
+	for _, f := range r.inFilters {
+		if !f(to, res, st) {
+			return false
+		}
+	}
+	return true
 }
 
 // OnBound runs h after a session binds its resource.

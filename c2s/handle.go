@@ -68,6 +68,16 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 		to = j
 		el.Set("to", j.String())
 	}
+	if len(s.srv.reg.outFilters) > 0 && to.Domainpart() != "" && !to.Bare().Equal(s.jid.Bare()) {
+		for _, f := range s.srv.reg.outFilters {
+			if drop, serr := f(ctx, s, el, to); drop {
+				if serr != nil {
+					s.reply(ErrorReply(el, serr, s.srv.domain.String()))
+				}
+				return nil
+			}
+		}
+	}
 	switch kind {
 	case "message":
 		for _, h := range s.srv.reg.msgSent {

@@ -93,6 +93,10 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 			return
 		}
 		if r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart()); r != nil {
+			if !s.reg.admit(to, r, msg) {
+				s.refused(ctx, msg)
+				return
+			}
 			if r.Send(msg) == nil {
 				s.m.routed.WithLabelValues("message", "delivered").Inc()
 				return
@@ -149,7 +153,7 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 	if typ == "headline" {
 		delivered := false
 		for _, r := range resources {
-			if avail, prio := r.Available(); avail && prio >= 0 && r.Send(msg) == nil {
+			if avail, prio := r.Available(); avail && prio >= 0 && s.reg.admit(to, r, msg) && r.Send(msg) == nil {
 				delivered = true
 			}
 		}
@@ -163,6 +167,7 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 	// Try the highest priority first; if every resource of that priority
 	// turns out to be gone, fall to the next.
 	tried := map[Resource]bool{}
+	refused := false
 	for {
 		best := -1
 		for _, r := range resources {
@@ -177,6 +182,10 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 		for _, r := range resources {
 			if avail, prio := r.Available(); avail && prio == best && !tried[r] {
 				tried[r] = true
+				if !s.reg.admit(to, r, msg) {
+					refused = true
+					continue
+				}
 				if r.Send(msg) == nil {
 					delivered = true
 				}
@@ -187,7 +196,24 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 			return
 		}
 	}
+	if refused {
+		// The resources there refused it: the sender learns no more than
+		// if the user were offline and storing were refused (XEP-0016).
+		s.refused(ctx, msg)
+		return
+	}
 	s.undeliverable(ctx, msg, to)
+}
+
+// refused answers a message or IQ request that an InboundFilter stopped
+// with service-unavailable (XEP-0016 §2.13); anything else is dropped.
+func (s *Server) refused(ctx context.Context, st *stanza.Element) {
+	s.m.routed.WithLabelValues(st.Name.Local, "refused").Inc()
+	switch t := st.Get("type"); {
+	case st.Name.Local == "message" && t != "error",
+		st.Name.Local == "iq" && (t == "get" || t == "set"):
+		s.bounce(ctx, st, ServiceUnavailable(""))
+	}
 }
 
 // undeliverable stores a chat or normal message for a user with no
@@ -195,6 +221,10 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.JID) {
 	if exists, err := s.acc.Exists(ctx, to.Localpart()); err == nil && !exists {
 		s.bounce(ctx, msg, ServiceUnavailable(""))
+		return
+	}
+	if !s.reg.admit(to, nil, msg) {
+		s.refused(ctx, msg)
 		return
 	}
 	h := s.reg.undeliverable
@@ -275,6 +305,10 @@ func (s *Server) routeIQ(ctx context.Context, sender *Session, iq *stanza.Elemen
 		return
 	case to.Resourcepart() != "":
 		r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart())
+		if r != nil && !s.reg.admit(to, r, iq) {
+			s.refused(ctx, iq)
+			return
+		}
 		if r != nil && r.Send(iq) == nil {
 			s.m.routed.WithLabelValues("iq", "delivered").Inc()
 			return
@@ -294,6 +328,10 @@ func (s *Server) routeIQ(ctx context.Context, sender *Session, iq *stanza.Elemen
 		return
 	}
 	if sender == nil {
+		return
+	}
+	if scope == ToContact && !s.reg.admit(to, nil, iq) {
+		s.refused(ctx, iq)
 		return
 	}
 	sender.serveIQ(ctx, iq, to, scope)

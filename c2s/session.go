@@ -244,7 +244,13 @@ func (s *Session) writeTrailer() {
 // slow-consumer grace period for room; if the queue is still full the
 // stream is closed with <policy-violation/> and ErrGone returned, so the
 // caller reroutes st. Safe for concurrent use.
+//
+// Presence from another account first passes the InboundFilters; a refused
+// one is dropped and Send returns nil, as for presence to no one.
 func (s *Session) Send(st *stanza.Element) error {
+	if st.Name.Local == "presence" && len(s.srv.reg.inFilters) > 0 && !s.srv.reg.admit(s.jid, s, st) {
+		return nil
+	}
 	s.sendMu.RLock()
 	defer s.sendMu.RUnlock()
 	if s.sendClosed || s.out == nil {
