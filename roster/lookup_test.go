@@ -58,3 +58,21 @@ func TestContactsSortedWithStateAndWithoutNotes(t *testing.T) {
 		t.Errorf("Contacts(nobody) = %v, %v; want none, nil", none, err)
 	}
 }
+
+func TestOnChangeSeesEveryChangedRoster(t *testing.T) {
+	h := newHarness(t, xorSealer{})
+	var got []string
+	h.svc.OnChange(func(user string) { got = append(got, user) })
+	a := h.bind("alice@localhost/a")
+	b := h.bind("bob@localhost/b")
+	h.online(a)
+	h.online(b)
+	if _, err := h.iq(a, "set", fmt.Sprintf(q, "<item jid='zed@localhost'/>")); err != nil {
+		t.Fatal(err)
+	}
+	h.pres(a, "subscribe", "bob@localhost")
+	want := []string{"alice@localhost", "alice@localhost", "bob@localhost"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("OnChange saw %v, want %v", got, want)
+	}
+}

@@ -101,6 +101,7 @@ type Service struct {
 	now   func() time.Time
 
 	sessions sync.Map // c2s.Resource → *sessionState
+	onChange []func(user string)
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -260,10 +261,20 @@ func (s *Service) update(ctx context.Context, user string, apply func(doc *crdt.
 	return doc, nil
 }
 
+// OnChange registers f to run, in the goroutine that made the change,
+// after this server changed user's stored roster (a normalised bare JID):
+// features that cache what they read with Contacts (privacy lists match
+// on groups and subscriptions) drop their copy. f must be cheap and must
+// not call back into the roster. Call OnChange before the server starts.
+func (s *Service) OnChange(f func(user string)) { s.onChange = append(s.onChange, f) }
+
 // changed tells user's local sessions about a new roster: their presence
 // caches are rebuilt from doc and the interested ones get a push of each
 // item in items (removed items as subscription='remove').
 func (s *Service) changed(e env, user string, doc *crdt.Doc, items ...change) {
+	for _, f := range s.onChange {
+		f(user)
+	}
 	c := contactsOf(doc)
 	ver := version(doc)
 	for _, r := range e.dir.Resources(user) {
