@@ -18,6 +18,7 @@ import (
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/certs"
+	"github.com/xmppd/xmppd/offline"
 )
 
 // Config is the whole configuration file: a few top-level settings and one
@@ -32,12 +33,13 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown before connections are cut.
 	ShutdownTimeout c2s.Duration `toml:"shutdown_timeout"`
 
-	Listen  ListenConfig  `toml:"listen"`
-	TLS     certs.Config  `toml:"tls"`
-	Log     LogConfig     `toml:"log"`
-	C2S     c2s.Config    `toml:"c2s"`
-	Auth    auth.Config   `toml:"auth"`
-	Storage StorageConfig `toml:"storage"`
+	Listen  ListenConfig   `toml:"listen"`
+	TLS     certs.Config   `toml:"tls"`
+	Log     LogConfig      `toml:"log"`
+	C2S     c2s.Config     `toml:"c2s"`
+	Auth    auth.Config    `toml:"auth"`
+	Storage StorageConfig  `toml:"storage"`
+	Offline offline.Config `toml:"offline"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host
@@ -194,7 +196,7 @@ func (c Config) validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
-	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate())
+	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate())
 	return errors.Join(errs...)
 }
 

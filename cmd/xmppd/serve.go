@@ -21,6 +21,7 @@ import (
 	"github.com/xmppd/xmppd/crdtstore"
 	"github.com/xmppd/xmppd/metrics"
 	"github.com/xmppd/xmppd/notes"
+	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/roster"
 )
 
@@ -86,6 +87,16 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	offlineMsgs, err := offline.New(offline.Options{
+		Queues:  backend.Queues(),
+		Domain:  cfg.Domain,
+		Metrics: reg,
+		Log:     log,
+		Config:  cfg.Offline,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
 		Log:      log,
 		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
@@ -93,7 +104,7 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: []c2s.Feature{rosters},
+		Features: []c2s.Feature{rosters, offlineMsgs},
 		Version:  ver,
 	})
 	if err != nil {
