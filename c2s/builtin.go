@@ -47,6 +47,16 @@ func (s *Server) registerBuiltins() {
 		), nil
 	})
 	r.HandleIQ(nsIQRegister, ToServer|ToSelf, s.accountRegistration)
+	// RFC 3921 §3: older clients (libpurple among them) establish a
+	// "session" after binding. It is a no-op since RFC 6121, and the
+	// feature is advertised as optional, but it must be answered with a
+	// result, not an error.
+	r.HandleIQ(nsSession, ToServer|ToSelf, func(ctx context.Context, iq *IQ) (*stanza.Element, error) {
+		if iq.Type != "set" {
+			return nil, BadRequest("session is a set")
+		}
+		return nil, nil
+	})
 	if s.cfg.AllowRegistration {
 		r.ServerFeature(nsIQRegister)
 	}

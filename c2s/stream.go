@@ -341,12 +341,13 @@ func decodeError(err error) error {
 		return &streamError{cond: streamPolicyViolation, text: "authentication timed out", err: err}
 	case errors.Is(err, errStopped), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &syn):
 		return err
+	case strings.Contains(err.Error(), "CharsetReader"), errors.As(err, &syn) && syn.Msg == "invalid UTF-8":
+		// A declared encoding other than UTF-8, or bytes that are not
+		// UTF-8 (RFC 6120 §4.9.3.22, §11.6).
+		return &streamError{cond: streamUnsupportedEncoding, err: err}
 	case errors.As(err, &syn) && syn.Msg == "unexpected EOF":
 		return io.ErrUnexpectedEOF // the peer went away mid-stream
 	case errors.As(err, &syn):
-		if strings.Contains(syn.Msg, "encoding") {
-			return &streamError{cond: streamUnsupportedEncoding, err: err}
-		}
 		return &streamError{cond: streamNotWellFormed, err: err}
 	case isClosedConn(err):
 		return err
