@@ -1,0 +1,32 @@
+package mam
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type mamMetrics struct {
+	archived *prometheus.CounterVec // direction: in, out
+	skipped  *prometheus.CounterVec // reason: prefs
+	errors   *prometheus.CounterVec // op: append, prefs, roster, prune, query
+	queries  *prometheus.CounterVec // outcome: ok, error
+	results  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*mamMetrics, error) {
+	m := &mamMetrics{
+		archived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_mam_archived_total", Help: "Messages archived, by direction (in: recipient's archive, out: sender's)."}, []string{"direction"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_mam_skipped_total", Help: "Archivable messages not archived, by reason."}, []string{"reason"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_mam_errors_total", Help: "Storage failures of the message archive, by operation."}, []string{"op"}),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_mam_queries_total", Help: "Archive queries, by outcome."}, []string{"outcome"}),
+		results: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_mam_results_total", Help: "Archived messages sent in query results."}),
+	}
+	for _, c := range []prometheus.Collector{m.archived, m.skipped, m.errors, m.queries, m.results} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
