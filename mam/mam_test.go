@@ -110,7 +110,9 @@ func form(fields ...string) string {
 	return b.String()
 }
 
-func rsm(inner string) string { return `<set xmlns='http://jabber.org/protocol/rsm'>` + inner + `</set>` }
+func rsm(inner string) string {
+	return `<set xmlns='http://jabber.org/protocol/rsm'>` + inner + `</set>`
+}
 
 func TestArchivable(t *testing.T) {
 	hint := func(name string) *stanza.Element { return stanza.New(nsHints, name) }
