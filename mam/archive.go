@@ -106,14 +106,14 @@ func (s *Service) archive(ctx context.Context, owner string, with jid.JID, msg *
 // prune removes expired entries of owner's archive, at most once per
 // pruneEvery on this node.
 func (s *Service) prune(ctx context.Context, owner string, now time.Time) {
-	if s.cfg.Retention == 0 {
+	if s.cfg.retention() == 0 {
 		return
 	}
 	if last, ok := s.pruned.Load(owner); ok && now.Sub(last.(time.Time)) < pruneEvery {
 		return
 	}
 	s.pruned.Store(owner, now)
-	if err := s.arch.DeleteBefore(ctx, s.key(owner), now.Add(-s.cfg.Retention)); err != nil {
+	if err := s.arch.DeleteBefore(ctx, s.key(owner), now.Add(-s.cfg.retention())); err != nil {
 		s.m.errors.WithLabelValues("prune").Inc()
 		s.log.Error("removing expired archive entries failed", "jid", owner, "err", err)
 	}

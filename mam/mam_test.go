@@ -351,7 +351,7 @@ func TestQueryResultShape(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	h := newHarness(t, Config{Retention: time.Hour})
+	h := newHarness(t, Config{Retention: c2s.Duration(time.Hour)})
 	h.send(chat("bob@x/b", "alice@x", "old"))
 	h.clock.mu.Lock()
 	h.clock.t = h.clock.t.Add(2 * time.Hour)
@@ -379,7 +379,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero", ok: true},
 		{name: "roster default", cfg: Config{Default: "roster"}, ok: true},
 		{name: "bad default", cfg: Config{Default: "sometimes"}},
-		{name: "negative retention", cfg: Config{Retention: -time.Second}},
+		{name: "negative retention", cfg: Config{Retention: c2s.Duration(-time.Second)}},
 		{name: "page above max", cfg: Config{DefaultPage: 300, MaxPage: 100}},
 	} {
 		if err := tt.cfg.Validate(); (err == nil) != tt.ok {

@@ -176,8 +176,8 @@ func (s *Service) query(ctx context.Context, from jid.JID, iqID string, payload 
 		return nil, err
 	}
 	key := s.key(from.Bare().String())
-	if s.cfg.Retention > 0 {
-		if horizon := s.now().Add(-s.cfg.Retention); r.filter.Start.Before(horizon) {
+	if s.cfg.retention() > 0 {
+		if horizon := s.now().Add(-s.cfg.retention()); r.filter.Start.Before(horizon) {
 			r.filter.Start = horizon
 		}
 	}
@@ -218,7 +218,7 @@ func (s *Service) mustExist(ctx context.Context, key storage.Key, id string) err
 }
 
 func (s *Service) expired(e storage.ArchiveEntry) bool {
-	return s.cfg.Retention > 0 && e.Time.Before(s.now().Add(-s.cfg.Retention))
+	return s.cfg.retention() > 0 && e.Time.Before(s.now().Add(-s.cfg.retention()))
 }
 
 // byIDs fetches the entries named by the ids field, in archive order.

@@ -35,18 +35,19 @@ const (
 
 // Config holds the archive's settings. The zero value means the defaults.
 type Config struct {
-	// Retention is how long entries are kept; 0 keeps them for ever.
-	Retention time.Duration
+	// Retention is how long entries are kept ("720h"); 0 keeps them for
+	// ever.
+	Retention c2s.Duration `toml:"retention"`
 	// Default is the archiving default of users without preferences:
 	// "always" (default), "never" or "roster".
-	Default string
+	Default string `toml:"default"`
 	// DefaultPage is the page size of a query without <max/> (default 50).
-	DefaultPage int
+	DefaultPage int `toml:"default_page"`
 	// MaxPage caps <max/> (default 250).
-	MaxPage int
+	MaxPage int `toml:"max_page"`
 	// CountLimit: <count/> and <first index/> are reported when a query
 	// matches at most this many entries (default 1000; negative never).
-	CountLimit int
+	CountLimit int `toml:"count_limit"`
 }
 
 // Validate reports whether c is usable.
@@ -67,6 +68,8 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+func (c Config) retention() time.Duration { return time.Duration(c.Retention) }
 
 func (c Config) defaultMode() string {
 	if c.Default == "" {
