@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The marker that starts the body of every measured message:
+// "xl <run> <seq> <ns>", where ns is the scheduled send time in
+// nanoseconds since the generator's clock base.
+const marker = "xl "
+
+// clockBase is the origin of send times; time.Since(clockBase) is
+// monotonic, so latency is unaffected by wall-clock steps.
+var clockBase = time.Now()
+
+// A tracker accounts for one run of measured messages: each message's
+// expected deliveries, the deliveries seen, and their latencies.
+type tracker struct {
+	run       int
+	expect    int // deliveries expected per message
+	counts    []atomic.Uint32
+	delivered atomic.Int64 // deliveries up to expect per message
+	dups      atomic.Int64 // deliveries past expect
+	errors    atomic.Int64 // error bounces of measured messages
+	foreign   atomic.Int64 // deliveries from another run
+	mu        sync.Mutex
+	lat       []time.Duration
+}
+
+func newTracker(run, messages, expect int) *tracker {
+	return &tracker{run: run, expect: expect, counts: make([]atomic.Uint32, messages), lat: make([]time.Duration, 0, messages*expect)}
+}
+
+// body returns the body text of message seq scheduled at ns.
+func (t *tracker) body(seq int, ns int64) string {
+	return marker + strconv.Itoa(t.run) + " " + strconv.Itoa(seq) + " " + strconv.FormatInt(ns, 10)
+}
+
+// observe accounts for one received <message/> as framed from the stream.
+// It reports whether the stanza carried a measured body.
+func (t *tracker) observe(b []byte, now time.Duration) bool {
+	i := bytes.Index(b, []byte(marker))
+	if i < 0 {
+		return false
+	}
+	run, seq, ns, ok := parseMarker(b[i+len(marker):])
+	if !ok {
+		return false
+	}
+	if run != t.run || seq < 0 || seq >= len(t.counts) {
+		t.foreign.Add(1)
+		return true
+	}
+	if rawAttr(b, "type") == "error" {
+		t.errors.Add(1)
+		return true
+	}
+	if int(t.counts[seq].Add(1)) > t.expect {
+		t.dups.Add(1)
+		return true
+	}
+	t.delivered.Add(1)
+	t.mu.Lock()
+	t.lat = append(t.lat, now-time.Duration(ns))
+	t.mu.Unlock()
+	return true
+}
+
+// parseMarker reads "<run> <seq> <ns>" from the start of b.
+func parseMarker(b []byte) (run, seq int, ns int64, ok bool) {
+	var f [3]int64
+	for k := range f {
+		j := 0
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			f[k] = f[k]*10 + int64(b[j]-'0')
+			j++
+		}
+		if j == 0 || j > 18 {
+			return 0, 0, 0, false
+		}
+		b = b[j:]
+		if k < 2 {
+			if len(b) == 0 || b[0] != ' ' {
+				return 0, 0, 0, false
+			}
+			b = b[1:]
+		}
+	}
+	return int(f[0]), int(f[1]), f[2], true
+}
+
+// Delivery is the accounting of one measured run.
+type Delivery struct {
+	TargetRate    float64 `json:"target_rate"`
+	Sent          int     `json:"sent"`
+	SendWallS     float64 `json:"send_wall_s"`
+	AchievedRate  float64 `json:"achieved_send_rate"`
+	Expected      int     `json:"expected_deliveries"`
+	Delivered     int     `json:"delivered"`
+	Lost          int     `json:"lost"`
+	Duplicates    int     `json:"duplicates"`
+	Errors        int     `json:"error_bounces"`
+	Foreign       int     `json:"from_other_runs"`
+	DeliveredPerS float64 `json:"delivered_per_s"`
+	Latency       Latency `json:"latency"`
+	Server        Server  `json:"server"`
+	// CPUPer10k is server CPU seconds per 10,000 deliveries.
+	CPUPer10k float64 `json:"cpu_s_per_10k"`
+	Pass      *bool   `json:"pass,omitempty"`
+}
+
+// A sendFunc sends measured message seq with the given body.
+type sendFunc func(seq int, body string) error
+
+// measure sends messages at rate for dur through send, waits up to drain
+// for the deliveries, and accounts for them. Send times are the scheduled
+// times, so a generator or server that falls behind shows as latency
+// rather than hiding it (no coordinated omission).
+func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracker], rate float64, dur, drain time.Duration, send sendFunc) (Delivery, error) {
+	total := len(t.counts)
+	cur.Store(t)
+	before, err := readProc(e.pid)
+	if err != nil {
+		return Delivery{}, err
+	}
+	start := time.Now()
+	startNs := time.Since(clockBase)
+	sent := 0
+	var sendErr error
+	for seq := 0; seq < total && ctx.Err() == nil; seq++ {
+		due := startNs + time.Duration(float64(seq)/rate*float64(time.Second))
+		if d := due - time.Since(clockBase); d > time.Millisecond {
+			time.Sleep(d)
+		}
+		if err := send(seq, t.body(seq, int64(due))); err != nil {
+			sendErr = err
+			break
+		}
+		sent++
+	}
+	sendWall := time.Since(start)
+	want := int64(sent * t.expect)
+	deadline := time.Now().Add(drain)
+	for t.delivered.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	after, err := readProc(e.pid)
+	if err != nil {
+		return Delivery{}, err
+	}
+	t.mu.Lock()
+	lat := summarize(t.lat)
+	t.mu.Unlock()
+	d := Delivery{
+		TargetRate: rate, Sent: sent, SendWallS: round3(sendWall.Seconds()),
+		Expected: int(want), Delivered: int(t.delivered.Load()),
+		Duplicates: int(t.dups.Load()), Errors: int(t.errors.Load()), Foreign: int(t.foreign.Load()),
+		Latency: lat, Server: serverDelta(e.pid, before, after),
+	}
+	d.Lost = d.Expected - d.Delivered
+	if sendWall > 0 {
+		d.AchievedRate = round3(float64(sent) / sendWall.Seconds())
+	}
+	if w := after.at.Sub(start).Seconds(); w > 0 {
+		d.DeliveredPerS = round3(float64(d.Delivered) / w)
+	}
+	if d.Delivered > 0 && e.pid != 0 {
+		d.CPUPer10k = round3(d.Server.CPUSeconds * 10000 / float64(d.Delivered))
+	}
+	if sendErr != nil {
+		return d, fmt.Errorf("send: %w", sendErr)
+	}
+	return d, nil
+}
+
+// ChatMetrics is the result of the chat and chat-max workloads.
+type ChatMetrics struct {
+	Logins Logins     `json:"logins"`
+	Runs   []Delivery `json:"runs"`
+	// MaxRate is the highest rate that passed (chat-max only).
+	MaxRate float64 `json:"max_passing_rate,omitempty"`
+}
+
+func chatFlags(fs *flag.FlagSet, findMax bool) workloadFunc {
+	rate := fs.Float64("rate", 1000, "aggregate messages per second (chat-max: the first step)")
+	dur := fs.Duration("duration", 10*time.Second, "how long each run sends")
+	drain := fs.Duration("drain", 5*time.Second, "how long to wait for deliveries after sending")
+	rates := fs.String("rates", "", "chat: comma-separated rates to run one after another (overrides --rate)")
+	factor := fs.Float64("step-factor", 1.5, "chat-max: rate multiplier between steps")
+	maxRate := fs.Float64("max-rate", 200000, "chat-max: highest rate tried")
+	p99Limit := fs.Duration("p99-limit", 100*time.Millisecond, "chat-max: a step fails when p99 latency exceeds this")
+	seed := fs.Uint64("seed", 1, "random seed for the choice of senders and recipients")
+	return func(ctx context.Context, e *env) (any, any, error) {
+		if e.users < 2 {
+			return nil, nil, errors.New("chat needs at least 2 users")
+		}
+		plan, err := ratePlan(*rate, *rates, findMax, *factor, *maxRate)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		var cur atomic.Pointer[tracker]
+		conns, logins := loginAll(ctx, e, indexes(e.users), e.concurrency, "chat", func(_ int, c *conn) error { return c.send([]byte("<presence/>")) })
+		var online []*conn
+		for _, c := range conns {
+			if c != nil {
+				online = append(online, c)
+			}
+		}
+		wait := serveAll(conns, func(_ int, kind string, b []byte) {
+			if kind == "message" {
+				if t := cur.Load(); t != nil {
+					t.observe(b, time.Since(clockBase))
+				}
+			}
+		})
+		defer closeAll(conns, wait)
+		m := ChatMetrics{Logins: logins}
+		params := map[string]any{"users": e.users, "duration_s": dur.Seconds(), "drain_s": drain.Seconds(), "rates": plan, "find_max": findMax, "p99_limit_ms": ms(*p99Limit), "mech": e.dial.mech, "tls": e.dial.tlsMode}
+		if len(online) < 2 {
+			return params, m, fmt.Errorf("only %d sessions logged in (first error: %s)", len(online), logins.FirstError)
+		}
+		time.Sleep(500 * time.Millisecond) // let initial presence settle
+		rng := rand.New(rand.NewPCG(*seed, 0))
+		prefixes := make([]string, len(online))
+		for k, c := range online {
+			prefixes[k] = "<message type='chat' to='" + c.jid + "'><body>"
+		}
+		for run, r := range plan {
+			if ctx.Err() != nil {
+				break
+			}
+			n := int(r * dur.Seconds())
+			t := newTracker(run, n, 1)
+			d, err := measure(ctx, e, t, &cur, r, *dur, *drain, func(seq int, body string) error {
+				from := rng.IntN(len(online))
+				to := rng.IntN(len(online) - 1)
+				if to >= from {
+					to++
+				}
+				return online[from].send([]byte(prefixes[to] + body + "</body></message>"))
+			})
+			if findMax {
+				pass := err == nil && d.Lost == 0 && d.Errors == 0 && d.Latency.P99 <= ms(*p99Limit) && d.AchievedRate >= 0.95*r
+				d.Pass = &pass
+				if pass {
+					m.MaxRate = r
+				}
+				m.Runs = append(m.Runs, d)
+				e.log.Info("chat-max step", "rate", r, "p99_ms", d.Latency.P99, "lost", d.Lost, "pass", pass)
+				if !pass {
+					break
+				}
+				time.Sleep(time.Second)
+				continue
+			}
+			m.Runs = append(m.Runs, d)
+			e.log.Info("chat run", "rate", r, "p99_ms", d.Latency.P99, "lost", d.Lost)
+			if err != nil {
+				return params, m, err
+			}
+		}
+		return params, m, ctx.Err()
+	}
+}
+
+// ratePlan lists the rates to run.
+func ratePlan(rate float64, list string, findMax bool, factor, maxRate float64) ([]float64, error) {
+	if findMax {
+		if rate <= 0 || factor <= 1 || maxRate < rate {
+			return nil, errors.New("chat-max needs --rate > 0, --step-factor > 1 and --max-rate >= --rate")
+		}
+		var plan []float64
+		for r := rate; r <= maxRate && len(plan) < 100; r *= factor {
+			plan = append(plan, float64(int(r)))
+		}
+		return plan, nil
+	}
+	if list == "" {
+		if rate <= 0 {
+			return nil, errors.New("--rate must be positive")
+		}
+		return []float64{rate}, nil
+	}
+	var plan []float64
+	for _, f := range bytes.Split([]byte(list), []byte(",")) {
+		r, err := strconv.ParseFloat(string(bytes.TrimSpace(f)), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("--rates: bad rate %q", f)
+		}
+		plan = append(plan, r)
+	}
+	return plan, nil
+}
