@@ -1,9 +1,7 @@
 package mam
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"slices"
@@ -313,18 +311,7 @@ func involves(data []byte, full string) bool {
 }
 
 // decode parses an archived message.
-func decode(data []byte) (*stanza.Element, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		if start, ok := tok.(xml.StartElement); ok {
-			return stanza.Read(d, start, 64)
-		}
-	}
-}
+func decode(data []byte) (*stanza.Element, error) { return stanza.Parse(data, 64) }
 
 // sendResults sends each entry to the querying resource (§4.2), in
 // archive order, or reversed with <flip-page/>.
