@@ -18,6 +18,7 @@ import (
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/certs"
+	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/offline"
 )
 
@@ -40,6 +41,7 @@ type Config struct {
 	Auth    auth.Config    `toml:"auth"`
 	Storage StorageConfig  `toml:"storage"`
 	Offline offline.Config `toml:"offline"`
+	MUC     muc.Config     `toml:"muc"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host
@@ -196,7 +198,7 @@ func (c Config) validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
-	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate())
+	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate())
 	return errors.Join(errs...)
 }
 

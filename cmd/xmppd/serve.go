@@ -20,6 +20,7 @@ import (
 	"github.com/xmppd/xmppd/crdt"
 	"github.com/xmppd/xmppd/crdtstore"
 	"github.com/xmppd/xmppd/metrics"
+	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/notes"
 	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/roster"
@@ -87,6 +88,19 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	rooms, err := muc.New(muc.Options{
+		ServerDomain: cfg.Domain,
+		Store:        backend.KV(),
+		Metrics:      reg,
+		Log:          log,
+		Config:       cfg.MUC,
+	})
+	if err != nil {
+		return err
+	}
+	if err := rooms.Load(ctx); err != nil {
+		return err
+	}
 	offlineMsgs, err := offline.New(offline.Options{
 		Queues:  backend.Queues(),
 		Domain:  cfg.Domain,
@@ -104,7 +118,7 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: []c2s.Feature{rosters, offlineMsgs},
+		Features: []c2s.Feature{rosters, offlineMsgs, rooms},
 		Version:  ver,
 	})
 	if err != nil {
