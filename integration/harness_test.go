@@ -80,15 +80,49 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	for user, pass := range opts.users {
 		s.ctl("user", "add", user+"@"+s.domain, "--password", pass)
 	}
-	s.cmd = exec.Command(binary, "serve", "--config", cfgFile)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	s.waitListening()
+	s.launch()
 	t.Cleanup(s.stop)
 	return s
+}
+
+// launch starts the binary on s's configuration and waits until it listens.
+func (s *server) launch() {
+	s.t.Helper()
+	s.exited = make(chan error, 1)
+	s.cmd = exec.Command(binary, "serve", "--config", filepath.Join(s.dataDir, "xmppd.toml"))
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	exited, cmd := s.exited, s.cmd
+	go func() { exited <- cmd.Wait() }()
+	s.waitListening()
+}
+
+// restart stops the server with SIGTERM (a clean exit is required) and
+// starts it again on the same data directory, configuration and ports.
+func (s *server) restart() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Fatalf("xmppd exited with %v on SIGTERM\n%s", err, s.log.String())
+		}
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("xmppd did not stop within 15s of SIGTERM\n%s", s.log.String())
+	}
+	s.launch()
+}
+
+// crash kills the server (SIGKILL: no shutdown code runs) and starts it
+// again on the same data directory, configuration and ports.
+func (s *server) crash() {
+	s.t.Helper()
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.launch()
 }
 
 // ctl runs an xmppd CLI command against this server's config and returns
