@@ -15,6 +15,8 @@ import (
 
 	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/auth"
+	"github.com/xmppd/xmppd/offline"
+	"github.com/xmppd/xmppd/storage"
 )
 
 // userStore is what the user commands need, served by the running server's
@@ -130,7 +132,7 @@ func (c *cli) userStore(ctx context.Context, cfg Config) (userStore, func(), err
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
 	acc := auth.NewAccounts(backend.KV(), cfg.Domain, cfg.Auth)
-	return directUsers{acc: acc, domain: cfg.Domain}, func() { backend.Close() }, nil
+	return directUsers{acc: acc, domain: cfg.Domain, queues: backend.Queues()}, func() { backend.Close() }, nil
 }
 
 // A foreignServerError says that the admin address answers for another
@@ -203,6 +205,7 @@ func readPassword(in io.Reader, errOut io.Writer, jid string) (string, error) {
 type directUsers struct {
 	acc    *auth.Accounts
 	domain string
+	queues storage.Queues // offline messages, cleared with the account
 }
 
 var _ admin.Accounts = (*auth.Accounts)(nil)
@@ -216,7 +219,10 @@ func (d directUsers) SetPassword(ctx context.Context, jid, password string) erro
 }
 
 func (d directUsers) DeleteUser(ctx context.Context, jid string) error {
-	return d.explain(jid, d.acc.Delete(ctx, jid))
+	if err := d.acc.Delete(ctx, jid); err != nil {
+		return d.explain(jid, err)
+	}
+	return offline.ClearQueue(ctx, d.queues, jid)
 }
 
 func (d directUsers) ListUsers(ctx context.Context) ([]string, error) {
