@@ -169,3 +169,21 @@ def is_message(frm=None, typ=None):
 
 def body(el):
     return el.findtext(CLIENT + "body")
+
+
+async def configure(c, rm, **values):
+    """Fetch the room's configuration form with slixmpp, set the given
+    muc#roomconfig_<name> fields and submit it; return the error
+    condition or None."""
+    form = await c.muc.get_room_config(rm, timeout=TIMEOUT)
+    for k, v in values.items():
+        form.get_fields()["muc#roomconfig_" + k]["value"] = v
+    try:
+        await c.muc.set_room_config(rm, form, timeout=TIMEOUT)
+    except IqError as e:
+        return e.iq["error"]["condition"]
+    return None
+
+
+def is_error(el):
+    return el.get("type") == "error"
