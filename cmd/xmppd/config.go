@@ -18,8 +18,10 @@ import (
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/certs"
+	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/offline"
+	"github.com/xmppd/xmppd/vcard"
 )
 
 // Config is the whole configuration file: a few top-level settings and one
@@ -42,6 +44,10 @@ type Config struct {
 	Storage StorageConfig  `toml:"storage"`
 	Offline offline.Config `toml:"offline"`
 	MUC     muc.Config     `toml:"muc"`
+	// MAM is the message archive (XEP-0313).
+	MAM mam.Config `toml:"mam"`
+	// VCard holds the vCard limits (XEP-0054).
+	VCard vcard.Config `toml:"vcard"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host
@@ -199,6 +205,7 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
 	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate())
+	errs = append(errs, c.MAM.Validate(), c.VCard.Validate())
 	return errors.Join(errs...)
 }
 

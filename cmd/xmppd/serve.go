@@ -111,6 +111,10 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	extras, err := messagingFeatures(cfg, backend, rosters, reg, log)
+	if err != nil {
+		return err
+	}
 	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
 		Log:      log,
 		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
@@ -118,7 +122,7 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: []c2s.Feature{rosters, offlineMsgs, rooms},
+		Features: append([]c2s.Feature{rosters, offlineMsgs, rooms}, extras...),
 		Version:  ver,
 	})
 	if err != nil {
