@@ -23,6 +23,7 @@ import (
 	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/notes"
 	"github.com/xmppd/xmppd/offline"
+	"github.com/xmppd/xmppd/privacy"
 	"github.com/xmppd/xmppd/roster"
 )
 
@@ -88,6 +89,15 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	privacyLists, err := privacy.New(privacy.Options{
+		Store:   crdtstore.New(backend.Documents(), privacy.Kind, crdt.NewWriter("privacy@"+node, crdt.NewHLC(nil)), crdt.CompactPolicy{}),
+		Roster:  rosters,
+		Metrics: reg,
+		Log:     log,
+	})
+	if err != nil {
+		return err
+	}
 	rooms, err := muc.New(muc.Options{
 		ServerDomain: cfg.Domain,
 		Store:        backend.KV(),
@@ -122,7 +132,7 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: append([]c2s.Feature{rosters, offlineMsgs, rooms}, extras...),
+		Features: append([]c2s.Feature{rosters, privacyLists, offlineMsgs, rooms}, extras...),
 		Version:  ver,
 	})
 	if err != nil {
