@@ -122,36 +122,45 @@ async def unavailable_full_jid():
 
 
 async def offline():
-    """A user without available resources, a user that does not exist, and
-    another domain: each message gets its error (no offline storage yet),
-    and messages of type error are never answered (RFC 6120 §8.3.1)."""
+    """Chat and normal messages to a user with no available resource are
+    stored offline (no error, RFC 6121 §8.5.2.2.1) and delivered at the
+    next available presence; a user that does not exist, the server and
+    another domain answer with errors; messages of type error are never
+    answered (RFC 6120 §8.3.1)."""
     alice = await login("alice", "a")
     # carol is bound but has sent no presence: not available either.
     carol = await login("carol", "c", presence=False)
     await settle(carol)
-    cases = [
-        (jid(user("bob")), "service-unavailable"),
-        (jid(user("bob"), "phone"), "service-unavailable"),
-        (jid(user("carol")), "service-unavailable"),
+    stored = [jid(user("bob")), jid(user("bob"), "phone"), jid(user("carol"))]
+    for to in stored:
+        for mtype in ("chat", "normal"):
+            alice.send_message(mto=to, mbody="to %s (%s)" % (to, mtype), mtype=mtype)
+    await alice.no_error(1.0)
+    await carol.no_message(0.1)
+    carol.send_presence()
+    got = [(await carol.next_message())["body"] for _ in range(2)]
+    want = ["to %s (chat)" % jid(user("carol")), "to %s (normal)" % jid(user("carol"))]
+    expect(got == want, "carol's stored messages at presence: %r, want %r" % (got, want))
+
+    errors = [
         (jid(user("nobody")), "service-unavailable"),
         ("someone@elsewhere.example", "remote-server-not-found"),
         ("elsewhere.example", "remote-server-not-found"),
         (DOMAIN, "service-unavailable"),  # the server has no message service
     ]
-    for to, want in cases:
+    for to, want in errors:
         for mtype in ("chat", "normal"):
             body = "to %s (%s)" % (to, mtype)
             alice.send_message(mto=to, mbody=body, mtype=mtype)
             await error_back(alice, want, body, sent_to=to)
-    await carol.no_message(0.1)
 
-    # Error stanzas are never bounced.
-    for to, _ in cases:
+    # Error stanzas are never bounced, nor stored.
+    for to in stored + [to for to, _ in errors]:
         m = alice.make_message(mto=to, mbody="an error", mtype="error")
         m["error"]["condition"] = "item-not-found"
         m["error"]["type"] = "cancel"
         m.send()
-    await asyncio.gather(alice.no_error(1.0), carol.no_message(0.1))
+    await asyncio.gather(alice.no_error(1.0), carol.no_message(0.5))
     # The stream survived all of it.
     await settle(alice)
 
