@@ -18,3 +18,18 @@ func TestSlixmppMUCAdmin(t *testing.T) {
 	s := startServer(t, serverOptions{users: mucUsers()})
 	s.runSlixmpp("muc_admin.py")
 }
+
+func TestSlixmppMUCInvitesAndVoice(t *testing.T) {
+	s := startServer(t, serverOptions{users: mucUsers()})
+	s.runSlixmpp("muc_social.py")
+}
+
+func TestSlixmppMUCPersistence(t *testing.T) {
+	s := startServer(t, serverOptions{users: mucUsers()})
+	s.runSlixmpp("muc_persist.py", "before")
+	s.restart()
+	s.runSlixmpp("muc_persist.py", "after")
+	// Restarting once more: the room made temporary is not restored.
+	s.restart()
+	s.runSlixmpp("muc_persist.py", "gone")
+}
