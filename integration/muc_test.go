@@ -33,3 +33,14 @@ func TestSlixmppMUCPersistence(t *testing.T) {
 	s.restart()
 	s.runSlixmpp("muc_persist.py", "gone")
 }
+
+func TestSlixmppMUCLimits(t *testing.T) {
+	s := startServer(t, serverOptions{users: mucUsers(), config: `[muc]
+max_occupants = 3
+max_rooms_per_user = 2
+messages_per_second = 0.01
+message_burst = 3
+max_message_bytes = 100
+`})
+	s.runSlixmpp("muc_limits.py")
+}
