@@ -1,0 +1,15 @@
+package integration
+
+import "testing"
+
+// Message archive (XEP-0313), vCards (XEP-0054, XEP-0153), last activity
+// (XEP-0012), chat states, receipts and markers, driven with slixmpp.
+
+func messagingUsers() map[string]string {
+	return map[string]string{"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
+}
+
+func TestSlixmppMAMArchive(t *testing.T) {
+	s := startServer(t, serverOptions{users: messagingUsers()})
+	s.runSlixmpp("mam_archive.py")
+}
