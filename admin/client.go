@@ -109,3 +109,38 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	return nil
 }
+
+// ListTokens returns the API tokens (never their secrets).
+func (c *Client) ListTokens(ctx context.Context) ([]TokenInfo, error) {
+	var resp TokensResponse
+	if err := c.do(ctx, "GET", "/api/v1/tokens", nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Tokens, nil
+}
+
+// AddToken creates a named token and returns it with its secret.
+func (c *Client) AddToken(ctx context.Context, name string, scope Scope) (NewTokenResponse, error) {
+	var resp NewTokenResponse
+	err := c.do(ctx, "POST", "/api/v1/tokens", TokenRequest{Name: name, Scope: scope}, &resp)
+	return resp, err
+}
+
+// RevokeToken deletes a named token; a 404 APIError if unknown.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	return c.do(ctx, "DELETE", "/api/v1/tokens/"+url.PathEscape(name), nil, nil)
+}
+
+// SetDebug switches debug logging on for jid (bare or full) for d ("" is
+// the server's default), or off when off is set.
+func (c *Client) SetDebug(ctx context.Context, jid, d string, off bool) (DebugResponse, error) {
+	var resp DebugResponse
+	path := "/api/v1/debug/" + url.PathEscape(jid)
+	if off {
+		return resp, c.do(ctx, "DELETE", path, nil, &resp)
+	}
+	if d != "" {
+		path += "?for=" + url.QueryEscape(d)
+	}
+	return resp, c.do(ctx, "PUT", path, nil, &resp)
+}

@@ -4,22 +4,29 @@
 // the per-session debug switch).
 //
 // Only /metrics, /health and /ready answer without a token; everything
-// under /api/v1/ needs "Authorization: Bearer <token>" (RFC 6750 §2.1),
-// compared in constant time. The token is 32 random bytes in hex, generated
-// on first start into <data-dir>/admin-token (mode 0600) and reused after,
-// so local tools (xmppd user …) can read it and reach the running server.
+// under /api/v1/ needs "Authorization: Bearer <token>" (RFC 6750 §2.1).
+// The first-start token is 32 random bytes in hex, generated into
+// <data-dir>/admin-token (mode 0600) and reused after, so local tools
+// (xmppd user …) can read it and reach the running server; it has the admin
+// scope. Operators add named tokens with a scope (read for a backend that
+// only reads the social graph, admin for operators) kept, hashed, in
+// <data-dir>/api-tokens.json (Tokens). A presented token is compared
+// against every known one in constant time.
 //
 // Errors are JSON {"error": "..."} with a message that names the problem;
-// 400 for a malformed request, 401 without a valid token, 404 for an unknown
-// user or path, 409 for a user that already exists.
+// 400 for a malformed request, 401 without a valid token, 403 for a token
+// whose scope does not cover the endpoint, 404 for an unknown user, session
+// or path, 409 for something that already exists. docs/api.md lists every
+// endpoint with examples.
 //
-// The package holds no state of its own: users live in auth's account store
-// and sessions in c2s, reached through the small interfaces declared here.
+// The package holds no state of its own beyond the tokens: users live in
+// auth's account store, rosters in the roster feature and sessions in c2s,
+// reached through the small interfaces declared here. Roster notes never
+// leave through this API: the roster view it serves has no field for them.
 package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +47,7 @@ type Accounts interface {
 	Add(ctx context.Context, username, password string) error
 	SetPassword(ctx context.Context, username, password string) error
 	Delete(ctx context.Context, username string) error
+	Exists(ctx context.Context, username string) (bool, error)
 	// List returns the localparts of every account.
 	List(ctx context.Context) ([]string, error)
 }
@@ -50,13 +58,20 @@ type Pinger interface {
 }
 
 // Options are the dependencies of a Server. Domain (a prepared domainpart,
-// as JIDs are compared against it), Token and Accounts are required; a nil Sessions answers its endpoints with 503, a nil Ready
-// reports ready, a nil Gatherer serves no /metrics.
+// as JIDs are compared against it), Token and Accounts are required; a nil
+// Sessions, Rosters, Router or Toggles answers its endpoints with 503, a
+// nil Ready reports ready, a nil Gatherer serves no /metrics, a nil Tokens
+// knows the built-in Token only (named tokens then live in memory).
 type Options struct {
-	Domain   string
+	Domain string
+	// Token is the built-in admin token (the data directory's admin-token).
 	Token    string
+	Tokens   *Tokens
 	Accounts Accounts
 	Sessions Sessions
+	Rosters  Rosters
+	Router   Router
+	Toggles  Toggles
 	Ready    Pinger
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -94,6 +109,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Tokens == nil {
+		var err error
+		if opts.Tokens, err = OpenTokens("", opts.Token); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 
 	if opts.Gatherer != nil {
@@ -103,11 +124,27 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET /ready", s.ready)
 
 	api := http.NewServeMux()
-	api.Handle("/api/v1/users", methods{"GET": s.listUsers, "POST": s.addUser})
-	api.Handle("/api/v1/users/{jid}", methods{"DELETE": s.deleteUser})
-	api.Handle("/api/v1/users/{jid}/password", methods{"PUT": s.setPassword})
-	api.Handle("/api/v1/sessions", methods{"GET": s.listSessions})
-	api.Handle("/api/v1/sessions/debug", methods{"PUT": s.debugOn, "DELETE": s.debugOff})
+	for pattern, m := range map[string]methods{
+		"/api/v1/users":                       {"GET": read(s.listUsers), "POST": admin(s.addUser)},
+		"/api/v1/users/{jid}":                 {"DELETE": admin(s.deleteUser)},
+		"/api/v1/users/{jid}/password":        {"PUT": admin(s.setPassword)},
+		"/api/v1/users/{jid}/friends":         {"GET": read(s.friends)},
+		"/api/v1/users/{jid}/friends/{other}": {"GET": read(s.friendship)},
+		"/api/v1/users/{jid}/roster":          {"GET": read(s.roster)},
+		"/api/v1/users/{jid}/presence":        {"GET": read(s.presence)},
+		"/api/v1/friendships/check":           {"POST": read(s.checkFriendships)},
+		"/api/v1/messages":                    {"POST": admin(s.sendMessage)},
+		"/api/v1/sessions":                    {"GET": read(s.listSessions)},
+		"/api/v1/sessions/{jid...}":           {"GET": read(s.userSessions), "DELETE": admin(s.kick)},
+		"/api/v1/sessions/debug":              {"PUT": admin(s.debugOn), "DELETE": admin(s.debugOff)},
+		"/api/v1/debug/{jid...}":              {"PUT": admin(s.debugPathOn), "DELETE": admin(s.debugPathOff)},
+		"/api/v1/tokens":                      {"GET": admin(s.listTokens), "POST": admin(s.addToken)},
+		"/api/v1/tokens/{name}":               {"DELETE": admin(s.revokeToken)},
+		"/api/v1/toggles":                     {"GET": read(s.listToggles)},
+		"/api/v1/toggles/reload":              {"POST": admin(s.reloadToggles)},
+	} {
+		api.Handle(pattern, m)
+	}
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -143,33 +180,51 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// requireToken passes only requests that carry the bearer token.
+// tokenKey is the context key of the TokenInfo of the request's token.
+type tokenKey struct{}
+
+// requireToken passes only requests that carry a known bearer token, with
+// its TokenInfo in the context.
 func (s *Server) requireToken(next http.Handler) http.Handler {
-	want := []byte(s.opts.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		scheme, got, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="xmppd"`)
-			writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <token from the data dir's admin-token>)")
+			writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <token from the data dir's admin-token, or one made with xmppd token add>)")
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+		tok, ok := s.opts.Tokens.Check(strings.TrimSpace(got))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="xmppd", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid token")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 	})
 }
 
-// methods dispatches on the request method and answers others with a JSON
-// 405 that lists the allowed ones.
-type methods map[string]http.HandlerFunc
+// An endpoint is one method of one path and the scope it needs.
+type endpoint struct {
+	need Scope
+	h    http.HandlerFunc
+}
+
+func read(h http.HandlerFunc) endpoint  { return endpoint{need: ScopeRead, h: h} }
+func admin(h http.HandlerFunc) endpoint { return endpoint{need: ScopeAdmin, h: h} }
+
+// methods dispatches on the request method, checks the token's scope and
+// answers other methods with a JSON 405 that lists the allowed ones.
+type methods map[string]endpoint
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h, ok := m[r.Method]; ok {
-		h(w, r)
+	if e, ok := m[r.Method]; ok {
+		tok, _ := r.Context().Value(tokenKey{}).(TokenInfo)
+		if !tok.Scope.allows(e.need) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has scope %s; %s %s needs scope %s", tok.Name, tok.Scope, r.Method, r.URL.Path, e.need))
+			return
+		}
+		e.h(w, r)
 		return
 	}
 	allowed := make([]string, 0, len(m))
@@ -180,6 +235,13 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed here; use %s", r.Method, strings.Join(allowed, " or ")))
+}
+
+// audit logs a change made through the API with the name of the token
+// that made it.
+func (s *Server) audit(r *http.Request, what string, args ...any) {
+	tok, _ := r.Context().Value(tokenKey{}).(TokenInfo)
+	s.opts.Log.Info("admin api: "+what, append(args, "token", tok.Name)...)
 }
 
 // ErrorResponse is the body of every error answer.

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xmppd/xmppd/auth"
+	"github.com/xmppd/xmppd/stanza"
+	"github.com/xmppd/xmppd/toggles"
 )
 
 const testToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -70,6 +72,16 @@ func (f *fakeAccounts) Delete(_ context.Context, user string) error {
 	return nil
 }
 
+func (f *fakeAccounts) Exists(_ context.Context, user string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return false, f.fail
+	}
+	_, ok := f.users[user]
+	return ok, nil
+}
+
 func (f *fakeAccounts) List(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -86,9 +98,10 @@ func (f *fakeAccounts) List(context.Context) ([]string, error) {
 
 // fakeSessions records debug switches and lists canned sessions.
 type fakeSessions struct {
-	mu    sync.Mutex
-	debug map[string]time.Time
-	live  map[string][]SessionInfo
+	mu     sync.Mutex
+	debug  map[string]time.Time
+	live   map[string][]SessionInfo
+	kicked []string
 }
 
 func (f *fakeSessions) SetDebug(jid string, until time.Time) error {
@@ -102,7 +115,71 @@ func (f *fakeSessions) SetDebug(jid string, until time.Time) error {
 	return nil
 }
 
-func (f *fakeSessions) List(bare string) []SessionInfo { return f.live[bare] }
+func (f *fakeSessions) List(bare string) []SessionInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.live[bare]
+}
+
+func (f *fakeSessions) Kick(target, reason string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for bare, list := range f.live {
+		var keep []SessionInfo
+		for _, si := range list {
+			if si.JID == target || bare == target {
+				n++
+				continue
+			}
+			keep = append(keep, si)
+		}
+		f.live[bare] = keep
+	}
+	f.kicked = append(f.kicked, fmt.Sprintf("%s:%s", target, reason))
+	return n, nil
+}
+
+// fakeRosters serves canned rosters; alice and sam are friends, alice
+// asked tia, zed (no account) is on alice's roster, uma on no one's.
+type fakeRosters struct {
+	fail  error
+	loads int
+	items map[string][]Contact
+}
+
+func (f *fakeRosters) Contacts(_ context.Context, user string) ([]Contact, error) {
+	f.loads++
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	return f.items[user], nil
+}
+
+// fakeRouter records what it is asked to route.
+type fakeRouter struct {
+	mu     sync.Mutex
+	routed []string
+}
+
+func (f *fakeRouter) Route(_ context.Context, st *stanza.Element) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.routed = append(f.routed, st.String())
+}
+
+// fakeToggles lists canned toggles; Reload fails when fail is set.
+type fakeToggles struct {
+	list    []toggles.Info
+	fail    error
+	reloads int
+}
+
+func (f *fakeToggles) List() []toggles.Info { return f.list }
+func (f *fakeToggles) Reload() error {
+	f.reloads++
+	return f.fail
+}
 
 type pingFunc func(context.Context) error
 
@@ -114,30 +191,67 @@ type fixture struct {
 	srv      *Server
 	accounts *fakeAccounts
 	sessions *fakeSessions
+	rosters  *fakeRosters
+	router   *fakeRouter
+	toggles  *fakeToggles
+	tokens   *Tokens
+	secrets  []string // of the read token "store" and the admin token "ops"
 	pingErr  error
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		accounts: &fakeAccounts{users: map[string]string{"alice": "wonderland"}},
+		accounts: &fakeAccounts{users: map[string]string{"alice": "wonderland", "sam": "s", "tia": "t", "uma": "u"}},
 		sessions: &fakeSessions{debug: map[string]time.Time{}, live: map[string][]SessionInfo{
-			"alice@localhost": {{JID: "alice@localhost/phone", RemoteAddr: "127.0.0.1:40000", Since: testNow, Priority: 5, Secure: true}},
+			"alice@localhost": {
+				{JID: "alice@localhost/phone", RemoteAddr: "127.0.0.1:40000", Since: testNow, Priority: 5, Secure: true, Available: true, Show: "dnd", Status: "in a match"},
+				{JID: "alice@localhost/pc", RemoteAddr: "127.0.0.1:40001", Since: testNow, Secure: true},
+			},
 		}},
+		rosters: &fakeRosters{items: map[string][]Contact{
+			"alice@localhost": {
+				{JID: "sam@localhost", Name: "Sam", Groups: []string{"Duo"}, Subscription: "both", Listed: true},
+				{JID: "tia@localhost", Subscription: "none", PendingOut: true, Listed: true},
+				{JID: "zed@localhost", Subscription: "none", Listed: true},
+			},
+			"sam@localhost": {{JID: "alice@localhost", Subscription: "both", Listed: true}},
+			"tia@localhost": {{JID: "alice@localhost", Subscription: "none", PendingIn: true}},
+		}},
+		router:  &fakeRouter{},
+		toggles: &fakeToggles{list: []toggles.Info{{Name: "roster_notes", Toggle: toggles.Toggle{Percent: 20, Users: []string{"alice@localhost"}}}}},
+	}
+	var err error
+	if f.tokens, err = OpenTokens(t.TempDir(), testToken); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range []struct {
+		name  string
+		scope Scope
+	}{{"store", ScopeRead}, {"ops", ScopeAdmin}} {
+		secret, _, err := f.tokens.Add(tk.name, tk.scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets = append(f.secrets, secret)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "xmppd_admin_test_total", Help: "test"}))
-	srv, err := New(Options{
+	srv, err2 := New(Options{
 		Domain:   "localhost",
 		Token:    testToken,
+		Tokens:   f.tokens,
 		Accounts: f.accounts,
 		Sessions: f.sessions,
+		Rosters:  f.rosters,
+		Router:   f.router,
+		Toggles:  f.toggles,
 		Ready:    pingFunc(func(context.Context) error { return f.pingErr }),
 		Gatherer: reg,
 		Now:      func() time.Time { return testNow },
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err2 != nil {
+		t.Fatal(err2)
 	}
 	f.srv = srv
 	return f
@@ -262,8 +376,8 @@ func TestUserChangesReachAccounts(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.Users) != 1 || resp.Users[0] != "bob@localhost" {
-		t.Errorf("users = %v, want [bob@localhost]", resp.Users)
+	if strings.Join(resp.Users, ",") != "bob@localhost,sam@localhost,tia@localhost,uma@localhost" {
+		t.Errorf("users = %v, want bob, sam, tia, uma", resp.Users)
 	}
 }
 
@@ -352,7 +466,7 @@ func TestClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	users, err := c.ListUsers(ctx)
-	if err != nil || strings.Join(users, ",") != "alice@localhost,bob@localhost" {
+	if err != nil || strings.Join(users, ",") != "alice@localhost,bob@localhost,sam@localhost,tia@localhost,uma@localhost" {
 		t.Errorf("ListUsers() = %v, %v", users, err)
 	}
 	if err := c.DeleteUser(ctx, "carol@localhost"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || !strings.Contains(err.Error(), "no such user") {

@@ -56,3 +56,82 @@ func TestTokenFileDamaged(t *testing.T) {
 		t.Error("damaged token file was overwritten")
 	}
 }
+
+func TestNamedTokensPersistHashed(t *testing.T) {
+	dir := t.TempDir()
+	builtin := strings.Repeat("ab", 32)
+	tk, err := OpenTokens(dir, builtin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, info, err := tk.Add("store", ScopeRead)
+	if err != nil || info.Scope != ScopeRead || len(secret) != 64 {
+		t.Fatalf("Add = %q, %+v, %v", secret, info, err)
+	}
+	if _, _, err := tk.Add("store", ScopeAdmin); !errors.Is(err, ErrTokenExists) {
+		t.Errorf("second Add(store) = %v, want ErrTokenExists", err)
+	}
+	for _, bad := range []struct {
+		name  string
+		scope Scope
+	}{{"", ScopeRead}, {"UPPER", ScopeRead}, {BuiltinTokenName, ScopeAdmin}, {"ok", "root"}} {
+		if _, _, err := tk.Add(bad.name, bad.scope); !errors.Is(err, ErrBadToken) {
+			t.Errorf("Add(%q, %q) = %v, want ErrBadToken", bad.name, bad.scope, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, TokensFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), secret) || !strings.Contains(string(b), `"sha256"`) {
+		t.Errorf("token file holds the secret or no hash:\n%s", b)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, TokensFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode = %v, want 0600", fi.Mode().Perm())
+	}
+
+	// A second process (the CLI with the server stopped) sees the token.
+	again, err := OpenTokens(dir, builtin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, secret string
+		want         string // token name, "" for refused
+	}{
+		{name: "named", secret: secret, want: "store"},
+		{name: "builtin", secret: builtin, want: BuiltinTokenName},
+		{name: "wrong", secret: strings.Repeat("0", 64), want: ""},
+		{name: "empty", secret: "", want: ""},
+		{name: "prefix", secret: secret[:63], want: ""},
+	}
+	for _, tt := range tests {
+		info, ok := again.Check(tt.secret)
+		if ok != (tt.want != "") || info.Name != tt.want {
+			t.Errorf("%s: Check = %+v, %v; want %q", tt.name, info, ok, tt.want)
+		}
+	}
+	if err := again.Revoke("store"); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Revoke(BuiltinTokenName); !errors.Is(err, ErrBuiltinToken) {
+		t.Errorf("Revoke(builtin) = %v", err)
+	}
+	if err := again.Revoke("store"); !errors.Is(err, ErrNoSuchToken) {
+		t.Errorf("second Revoke = %v, want ErrNoSuchToken", err)
+	}
+	if err := tk.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tk.Check(secret); ok {
+		t.Error("revoked token still accepted after Reload")
+	}
+	if list := tk.List(); len(list) != 1 || !list[0].Builtin {
+		t.Errorf("List = %+v, want the built-in token only", list)
+	}
+
+	os.WriteFile(filepath.Join(dir, TokensFile), []byte("{not json"), 0o600)
+	if _, err := OpenTokens(dir, builtin); err == nil {
+		t.Error("OpenTokens with a corrupt file succeeded")
+	}
+}

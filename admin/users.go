@@ -141,7 +141,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, j jid.JID, s
 		s.accountError(w, r, j, err)
 		return
 	}
-	s.opts.Log.Info("admin api: "+what, "jid", j.String())
+	s.audit(r, what, "jid", j.String())
 	writeJSON(w, status, UserResponse{JID: j.String()})
 }
 

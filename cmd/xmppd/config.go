@@ -21,6 +21,7 @@ import (
 	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/offline"
+	"github.com/xmppd/xmppd/toggles"
 	"github.com/xmppd/xmppd/vcard"
 )
 
@@ -48,6 +49,8 @@ type Config struct {
 	MAM mam.Config `toml:"mam"`
 	// VCard holds the vCard limits (XEP-0054).
 	VCard vcard.Config `toml:"vcard"`
+	// Toggles are the feature toggles ([toggles.NAME]), reloadable.
+	Toggles toggles.Config `toml:"toggles"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host
@@ -204,7 +207,7 @@ func (c Config) validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
-	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate())
+	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate(), c.Toggles.Validate())
 	errs = append(errs, c.MAM.Validate(), c.VCard.Validate())
 	return errors.Join(errs...)
 }

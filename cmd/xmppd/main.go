@@ -5,6 +5,10 @@
 //	xmppd user passwd JID [--password P] change a password
 //	xmppd user del JID                  delete an account
 //	xmppd user list                     list the accounts
+//	xmppd token add NAME --scope S      create an API token (read or admin)
+//	xmppd token list                    list the API tokens
+//	xmppd token revoke NAME             revoke an API token
+//	xmppd debug JID [--for D] [--off]   per-session debug logging
 //	xmppd version                       print the version
 //
 // With no configuration it serves the domain localhost: client connections
@@ -55,9 +59,14 @@ const usage = `usage:
   xmppd user passwd JID [--password P]  change an account's password
   xmppd user del JID                    delete an account
   xmppd user list                       list the accounts
+  xmppd token add NAME --scope read|admin  create an API token (printed once)
+  xmppd token list                      list the API tokens
+  xmppd token revoke NAME               revoke an API token
+  xmppd debug JID [--for 15m] [--off]   log one user's or resource's sessions
+                                        in full (needs the running server)
   xmppd version                         print the version
 
-The user commands use the running server's admin API when it answers,
+The user and token commands use the running server's admin API when it answers,
 and open the store directly otherwise.
 
 flags:
@@ -74,6 +83,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	var o overrides
 	o.register(fs)
 	password := fs.String("password", "", "the account's `password` (user add, user passwd); read from stdin if absent")
+	var ops opsFlags
+	fs.StringVar(&ops.scope, "scope", "", "the new token's `scope`: read or admin (token add)")
+	fs.StringVar(&ops.debugFor, "for", "", "how long debug logging stays on, e.g. 15m (debug; default 15m)")
+	fs.BoolVar(&ops.debugOff, "off", false, "switch debug logging off (debug)")
 	fs.Usage = func() {
 		fmt.Fprint(c.stderr, usage)
 		fs.PrintDefaults()
@@ -88,7 +101,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 
-	err = c.dispatch(ctx, words, o, *password)
+	ops.set = o.set
+	err = c.dispatch(ctx, words, o, *password, ops)
 	switch {
 	case err == nil:
 		return 0
@@ -103,7 +117,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 }
 
 // dispatch runs the command named by words.
-func (c *cli) dispatch(ctx context.Context, words []string, o overrides, password string) error {
+func (c *cli) dispatch(ctx context.Context, words []string, o overrides, password string, ops opsFlags) error {
 	cmd := "serve"
 	if len(words) > 0 {
 		cmd = words[0]
@@ -117,12 +131,15 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 	case "version":
 		fmt.Fprintln(c.stdout, "xmppd", buildVersion())
 		return nil
-	case "serve", "user":
+	case "serve", "user", "token", "debug":
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
 	if cmd == "serve" && len(words) > 1 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, strings.Join(words[1:], " "))
+	}
+	if err := ops.check(cmd, words[1:]); err != nil {
+		return err
 	}
 	if cmd == "user" {
 		if err := checkUserArgs(words[1:]); err != nil {
@@ -134,9 +151,44 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 		return err
 	}
 	if cmd == "serve" {
-		return c.serve(ctx, cfg)
+		return c.serve(ctx, cfg, func() (Config, error) { return loadConfig(o) })
+	}
+	switch cmd {
+	case "token":
+		return c.token(ctx, cfg, words[1:], ops.scope)
+	case "debug":
+		return c.debug(ctx, cfg, words[1], ops.debugFor, ops.debugOff)
 	}
 	return c.user(ctx, cfg, words[1:], password, o.set["password"])
+}
+
+// opsFlags are the flags of the token and debug commands.
+type opsFlags struct {
+	scope    string
+	debugFor string
+	debugOff bool
+	set      map[string]bool
+}
+
+// check refuses the flags of one command on another, and checks the words
+// after "token" and "debug".
+func (f opsFlags) check(cmd string, args []string) error {
+	tokenAdd := cmd == "token" && len(args) > 0 && args[0] == "add"
+	switch {
+	case f.set["scope"] && !tokenAdd:
+		return fmt.Errorf("%w: --scope is only for token add", errUsage)
+	case (f.set["for"] || f.set["off"]) && cmd != "debug":
+		return fmt.Errorf("%w: --for and --off are only for debug", errUsage)
+	case f.set["for"] && f.debugOff:
+		return fmt.Errorf("%w: debug takes --for or --off, not both", errUsage)
+	case tokenAdd && !f.set["scope"]:
+		return fmt.Errorf("%w: token add needs --scope read or --scope admin", errUsage)
+	case cmd == "token":
+		return checkTokenArgs(args)
+	case cmd == "debug" && len(args) != 1:
+		return fmt.Errorf("%w: debug takes one JID (user@domain or user@domain/resource)", errUsage)
+	}
+	return nil
 }
 
 // parseInterspersed parses fs over args, allowing flags after positional

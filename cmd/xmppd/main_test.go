@@ -107,6 +107,15 @@ func TestUsageErrors(t *testing.T) {
 		{name: "bad config", args: []string{"user", "list", "--domain", "a b"}, wantCode: 1, wantErr: "domain: \"a b\" is not a valid XMPP domain"},
 		{name: "jid of another domain", args: []string{"user", "del", "bob@example.net"}, wantCode: 1, wantErr: "domain example.net is not served here"},
 		{name: "full jid", args: []string{"user", "del", "bob@localhost/phone"}, wantCode: 1, wantErr: "must be a bare JID"},
+		{name: "token alone", args: []string{"token"}, wantCode: 2, wantErr: "token needs a subcommand: add, list, revoke"},
+		{name: "token unknown", args: []string{"token", "rotate"}, wantCode: 2, wantErr: `unknown token subcommand "rotate"`},
+		{name: "token add without scope", args: []string{"token", "add", "store"}, wantCode: 2, wantErr: "token add needs --scope"},
+		{name: "token add without name", args: []string{"token", "add", "--scope", "read"}, wantCode: 2, wantErr: "token add takes one NAME"},
+		{name: "token bad scope", args: []string{"token", "add", "store", "--scope", "root"}, wantCode: 1, wantErr: `--scope: "root" must be "read" or "admin"`},
+		{name: "scope elsewhere", args: []string{"token", "list", "--scope", "read"}, wantCode: 2, wantErr: "--scope is only for token add"},
+		{name: "debug without jid", args: []string{"debug"}, wantCode: 2, wantErr: "debug takes one JID"},
+		{name: "debug for and off", args: []string{"debug", "a@localhost", "--for", "1m", "--off"}, wantCode: 2, wantErr: "--for or --off, not both"},
+		{name: "for elsewhere", args: []string{"user", "list", "--for", "1m"}, wantCode: 2, wantErr: "--for and --off are only for debug"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

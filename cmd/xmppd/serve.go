@@ -25,6 +25,7 @@ import (
 	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/privacy"
 	"github.com/xmppd/xmppd/roster"
+	"github.com/xmppd/xmppd/toggles"
 )
 
 var discardLog = slog.New(slog.DiscardHandler)
@@ -41,8 +42,9 @@ const defaultAuthFailuresPerMinute = 10
 
 // serve runs the server until SIGINT or SIGTERM (or ctx ends), then shuts
 // down gracefully: streams get <system-shutdown/>, storage closes last.
-// SIGHUP reloads the certificate.
-func (c *cli) serve(ctx context.Context, cfg Config) error {
+// SIGHUP reloads the certificate, the API tokens and the feature toggles
+// (reload re-reads the configuration for the latter).
+func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, error)) error {
 	log := newLogger(c.stderr, cfg.Log.Level)
 	ver := buildVersion()
 
@@ -66,6 +68,15 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	tokens, err := admin.OpenTokens(cfg.DataDir, token)
+	if err != nil {
+		return err
+	}
+	toggleSet, err := toggles.New(cfg.Toggles, reg)
+	if err != nil {
+		return err
+	}
+	toggleCtl := &toggleReloader{set: toggleSet, load: reload, log: log.With("component", "toggles")}
 	tlsCerts, err := certs.Open(cfg.TLS, certs.Options{Domain: cfg.Domain, DataDir: cfg.DataDir, Log: log.With("component", "tls")})
 	if err != nil {
 		return err
@@ -141,8 +152,12 @@ func (c *cli) serve(ctx context.Context, cfg Config) error {
 	api, err := admin.New(admin.Options{
 		Domain:   cfg.Domain,
 		Token:    token,
+		Tokens:   tokens,
 		Accounts: accounts,
 		Sessions: sessions{srv},
+		Rosters:  rosterView{rosters},
+		Router:   router{srv},
+		Toggles:  toggleCtl,
 		Ready:    backend,
 		Gatherer: reg,
 		Log:      log.With("component", "admin"),
@@ -195,6 +210,12 @@ wait:
 					log.Error("reloading certificate failed; keeping the old one", "err", err)
 				} else {
 					log.Info("certificate reloaded")
+				}
+				if err := tokens.Reload(); err != nil {
+					log.Error("reloading API tokens failed; keeping the old ones", "err", err)
+				}
+				if err := toggleCtl.Reload(); err != nil {
+					log.Error("reloading feature toggles failed; keeping the old ones", "err", err)
 				}
 				continue
 			}
@@ -255,20 +276,4 @@ func listenAll(cfg ListenConfig) (listeners, error) {
 		*x.dst = ln
 	}
 	return l, nil
-}
-
-// sessions adapts the c2s server to the admin API.
-type sessions struct{ srv *c2s.Server }
-
-func (s sessions) SetDebug(jid string, until time.Time) error { return s.srv.SetDebug(jid, until) }
-
-func (s sessions) List(bare string) []admin.SessionInfo {
-	var out []admin.SessionInfo
-	for _, i := range s.srv.Sessions(bare) {
-		out = append(out, admin.SessionInfo{
-			JID: i.JID, RemoteAddr: i.RemoteAddr, Since: i.Since, Available: i.Available,
-			Priority: i.Priority, Secure: i.Secure, Debug: i.Debug,
-		})
-	}
-	return out
 }

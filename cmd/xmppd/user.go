@@ -40,18 +40,26 @@ const (
 
 // checkUserArgs checks the words after "user".
 func checkUserArgs(args []string) error {
-	want := map[string]int{"add": 1, "passwd": 1, "del": 1, "list": 0}
+	return checkSubcommand("user", "JID", []string{"add", "passwd", "del", "list"}, map[string]bool{"list": true}, args)
+}
+
+// checkSubcommand checks the words after cmd: one of subs, then one
+// argument (named arg in messages) unless the subcommand is in noArg.
+func checkSubcommand(cmd, arg string, subs []string, noArg map[string]bool, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: user needs a subcommand: add, passwd, del or list", errUsage)
+		return fmt.Errorf("%w: %s needs a subcommand: %s", errUsage, cmd, strings.Join(subs, ", "))
 	}
-	n, ok := want[args[0]]
+	want := 1
+	if noArg[args[0]] {
+		want = 0
+	}
 	switch {
-	case !ok:
-		return fmt.Errorf("%w: unknown user subcommand %q (add, passwd, del, list)", errUsage, args[0])
-	case len(args)-1 != n && n == 1:
-		return fmt.Errorf("%w: user %s takes one JID", errUsage, args[0])
-	case len(args)-1 != n:
-		return fmt.Errorf("%w: user %s takes no arguments", errUsage, args[0])
+	case !slices.Contains(subs, args[0]):
+		return fmt.Errorf("%w: unknown %s subcommand %q (%s)", errUsage, cmd, args[0], strings.Join(subs, ", "))
+	case len(args)-1 != want && want == 1:
+		return fmt.Errorf("%w: %s %s takes one %s", errUsage, cmd, args[0], arg)
+	case len(args)-1 != want:
+		return fmt.Errorf("%w: %s %s takes no arguments", errUsage, cmd, args[0])
 	}
 	return nil
 }
