@@ -29,9 +29,17 @@
 // read in FIFO order and each message is queued to that session with
 // Session.Send; a batch is acknowledged (removed from storage) only after
 // all of its Sends succeeded. A message queued to a session that dies
-// before writing it is rerouted by the core — back into this queue — so
-// acknowledging after Send loses nothing; a crash between Send and Ack
-// redelivers (at least once, never lost). Delivery for one user is
+// before writing it is rerouted by the core — back into this queue,
+// keeping its first stamp — so acknowledging after Send loses nothing
+// while the process lives; a crash between Send and Ack redelivers (at
+// least once). What no server without stream management (XEP-0198) can
+// promise is the window after the Ack: a crash (SIGKILL) while
+// acknowledged messages still wait in the session's outbound queue, or a
+// connection that dies with them in the kernel's socket buffer, loses
+// them. The window is short — the writer drains the queue while the Ack
+// is fsynced — and the integration test that kills the server during a
+// burst of 1000 deliveries finds every message in one login or the next.
+// Delivery for one user is
 // serialised by a per-user lock (sharded maps of reference-counted
 // mutexes, no global lock), so two resources coming online at the same
 // moment get each message exactly once in total.
