@@ -13,3 +13,8 @@ func TestSlixmppMAMArchive(t *testing.T) {
 	s := startServer(t, serverOptions{users: messagingUsers()})
 	s.runSlixmpp("mam_archive.py")
 }
+
+func TestSlixmppMAMPreferences(t *testing.T) {
+	s := startServer(t, serverOptions{users: messagingUsers()})
+	s.runSlixmpp("mam_prefs.py")
+}
