@@ -13,3 +13,8 @@ func TestSlixmppPrivacyLists(t *testing.T) {
 	s := startServer(t, serverOptions{users: privacyUsers()})
 	s.runSlixmpp("privacy_lists.py")
 }
+
+func TestSlixmppPrivacyBlocking(t *testing.T) {
+	s := startServer(t, serverOptions{users: privacyUsers()})
+	s.runSlixmpp("privacy_blocking.py")
+}
