@@ -87,9 +87,22 @@ type testClient struct {
 	conn net.Conn
 	dec  *xml.Decoder
 	jid  string
+	// features are the stream features offered after authentication.
+	features *stanza.Element
+	// requests counts the XEP-0198 ack requests smNext skipped.
+	requests int
 }
 
 func dialClient(t testing.TB, addr, user, pass, resource string) *testClient {
+	t.Helper()
+	c := dialAuthed(t, addr, user, pass)
+	c.bind(resource)
+	return c
+}
+
+// dialAuthed connects and authenticates, stopping at the features that
+// offer bind.
+func dialAuthed(t testing.TB, addr, user, pass string) *testClient {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -114,14 +127,21 @@ func dialClient(t testing.TB, addr, user, pass, resource string) *testClient {
 		t.Fatalf("auth: got %s", el)
 	}
 	c.open()
-	c.expectStart("features")
+	c.features = c.expectStart("features")
+	return c
+}
+
+// bind binds resource on an authenticated stream.
+func (c *testClient) bind(resource string) {
+	c.t.Helper()
 	c.send(`<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>` + resource + `</resource></bind></iq>`)
 	res := c.next()
-	c.jid = res.Child("", "bind").ChildText("", "jid")
-	if c.jid == "" {
-		t.Fatalf("bind: got %s", res)
+	if b := res.Child("", "bind"); b != nil {
+		c.jid = b.ChildText("", "jid")
 	}
-	return c
+	if c.jid == "" {
+		c.t.Fatalf("bind: got %s", res)
+	}
 }
 
 func (c *testClient) open() {

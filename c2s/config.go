@@ -33,6 +33,14 @@ type Config struct {
 	AuthFailuresPerMinute int `toml:"auth_failures_per_minute"`
 	// AllowRegistration enables XEP-0077 in-band registration (off).
 	AllowRegistration bool `toml:"allow_registration"`
+	// ResumeTimeout is how long a session with XEP-0198 resumption waits
+	// for its client to come back after the connection is lost (default
+	// 5m); a client may ask for less.
+	ResumeTimeout Duration `toml:"resume_timeout"`
+	// MaxUnacked bounds the stanzas a session with XEP-0198 holds
+	// unacknowledged, detached ones included (default 5000); beyond it the
+	// stream is closed and they are rerouted.
+	MaxUnacked int `toml:"max_unacked"`
 }
 
 // Duration is a time.Duration that decodes from strings such as "30s".
@@ -77,6 +85,10 @@ func (c Config) slowConsumerGrace() time.Duration {
 	return time.Duration(orDefault(c.SlowConsumerGrace, Duration(2*time.Second)))
 }
 func (c Config) authFailuresPerMinute() int { return orDefault(c.AuthFailuresPerMinute, 10) }
+func (c Config) resumeTimeout() time.Duration {
+	return time.Duration(orDefault(c.ResumeTimeout, Duration(5*time.Minute)))
+}
+func (c Config) maxUnacked() int { return orDefault(c.MaxUnacked, 5000) }
 
 // Validate reports the first setting that cannot work, naming its key.
 func (c Config) Validate() error {
@@ -93,5 +105,7 @@ func (c Config) Validate() error {
 	check(c.QueueLength >= 0, "queue_length", "must not be negative")
 	check(c.SlowConsumerGrace >= 0, "slow_consumer_grace", "must not be negative")
 	check(c.AuthFailuresPerMinute >= 0, "auth_failures_per_minute", "must not be negative")
+	check(c.ResumeTimeout == 0 || c.ResumeTimeout >= Duration(time.Second), "resume_timeout", "must be at least 1s")
+	check(c.MaxUnacked >= 0, "max_unacked", "must not be negative")
 	return errors.Join(errs...)
 }

@@ -186,7 +186,8 @@ const nsStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
 type streamError struct {
 	cond streamCondition
 	text string
-	err  error // cause: logged, never sent
+	app  *stanza.Element // optional application-specific condition
+	err  error           // cause: logged, never sent
 }
 
 func (e *streamError) Error() string {
@@ -211,6 +212,9 @@ func (e *streamError) bytes() []byte {
 		b = append(b, "<text xmlns='"+nsStreamErrors+"'>"...)
 		b = append(b, stanza.Escape(e.text)...)
 		b = append(b, "</text>"...)
+	}
+	if e.app != nil {
+		b = e.app.AppendXML(b, stanza.NSStream)
 	}
 	return append(b, "</stream:error>"...)
 }

@@ -18,6 +18,9 @@ func (s *Session) serveStanzas() {
 	ctx := context.Background()
 	for {
 		el, err := s.readElement(s.dec)
+		if err != nil && s.shouldDetach(err) && s.detach() {
+			continue // resumed on a new connection (XEP-0198)
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				s.closeWith(nil) // client closed the stream: answer in kind
@@ -26,10 +29,20 @@ func (s *Session) serveStanzas() {
 			s.fail(err)
 			return
 		}
+		if el.Name.Space == nsSM {
+			if err := s.handleSM(el); err != nil {
+				s.fail(err)
+				return
+			}
+			continue
+		}
 		start := time.Now()
 		if err := s.handleStanza(ctx, el); err != nil {
 			s.fail(err)
 			return
+		}
+		if s.sm.on {
+			s.sm.handled++ // XEP-0198 §4: every stanza handled counts
 		}
 		s.srv.m.handleSeconds.WithLabelValues(el.Name.Local).Observe(time.Since(start).Seconds())
 	}
@@ -51,7 +64,7 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 	// RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only
 	// claim its own full or bare JID.
 	if from := el.Get("from"); from != "" {
-		j, err := jid.Parse(from)
+		j, err := ParseJID(from)
 		if err != nil || !(j.Equal(s.jid) || j.Equal(s.jid.Bare())) {
 			return &streamError{cond: streamInvalidFrom, text: "'from' does not match the authenticated JID"}
 		}
@@ -60,7 +73,7 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 
 	var to jid.JID
 	if raw := el.Get("to"); raw != "" {
-		j, err := jid.Parse(raw)
+		j, err := ParseJID(raw)
 		if err != nil {
 			s.reply(ErrorReply(el, JIDMalformed("invalid 'to' address"), s.srv.domain.String()))
 			return nil

@@ -17,6 +17,9 @@ type serverMetrics struct {
 	slowConsumers  prometheus.Counter
 	rerouted       prometheus.Counter
 	tlsFailures    prometheus.Counter
+	smEnabled      prometheus.Counter
+	smResumes      *prometheus.CounterVec // result: resumed, failed, timeout
+	smDetached     prometheus.Gauge
 }
 
 func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, error) {
@@ -46,12 +49,20 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, err
 			Name: "xmppd_c2s_rerouted_total", Help: "Messages queued for a session that ended, routed again."}),
 		tlsFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "xmppd_c2s_tls_handshake_failures_total", Help: "Failed TLS handshakes."}),
+		smEnabled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "xmppd_c2s_sm_enabled_total", Help: "Streams that enabled XEP-0198 stream management."}),
+		smResumes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmppd_c2s_sm_resumptions_total", Help: "XEP-0198 resumptions by result: resumed, failed, timeout."},
+			[]string{"result"}),
+		smDetached: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "xmppd_c2s_sm_detached_sessions", Help: "Sessions waiting for their client to resume them."}),
 	}
 	bound := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "xmppd_c2s_bound_resources", Help: "Resources in the session directory."},
 		func() float64 { return float64(s.dir.Len()) })
 	for _, c := range []prometheus.Collector{m.connections, m.sessionsActive, m.stanzasIn, m.stanzasOut,
-		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound} {
+		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound,
+		m.smEnabled, m.smResumes, m.smDetached} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

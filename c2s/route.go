@@ -42,7 +42,7 @@ func (s *Server) classify(to jid.JID) addressee {
 // and 'to' already set) as if a client had sent it, including offline
 // storage and error replies. sender may be nil.
 func (s *Server) Route(ctx context.Context, sender *Session, st *stanza.Element) {
-	to, err := jid.Parse(st.Get("to"))
+	to, err := ParseJID(st.Get("to"))
 	if err != nil {
 		return
 	}
@@ -63,7 +63,7 @@ func (s *Server) bounce(ctx context.Context, st *stanza.Element, serr *StanzaErr
 		return
 	}
 	s.m.routed.WithLabelValues(st.Name.Local, "error").Inc()
-	to, err := jid.Parse(reply.Get("to"))
+	to, err := ParseJID(reply.Get("to"))
 	if err != nil || to.Resourcepart() == "" {
 		return
 	}

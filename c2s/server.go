@@ -64,6 +64,8 @@ type Server struct {
 	debugMu sync.RWMutex
 	debug   map[string]time.Time // bare or full JID → until
 
+	resumable sync.Map // XEP-0198 resumption id → *Session
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	sessions  map[*Session]struct{} // every connection, bound or not
@@ -77,7 +79,7 @@ func NewServer(cfg Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	domain, err := jid.Parse(cfg.domain())
+	domain, err := ParseJID(cfg.domain())
 	if err != nil || domain.Localpart() != "" || domain.Resourcepart() != "" {
 		return nil, fmt.Errorf("c2s.domain: %q is not a valid domain", cfg.Domain)
 	}
@@ -235,7 +237,7 @@ type SessionInfo struct {
 
 // Sessions lists the sessions bound for bare (a bare JID string).
 func (s *Server) Sessions(bare string) []SessionInfo {
-	j, err := jid.Parse(bare)
+	j, err := ParseJID(bare)
 	if err != nil {
 		return nil
 	}
@@ -258,7 +260,7 @@ func (s *Server) Sessions(bare string) []SessionInfo {
 // every session of a bare JID, with <policy-violation/> and reason as text.
 // It returns the number of sessions closed.
 func (s *Server) Kick(target, reason string) (int, error) {
-	j, err := jid.Parse(target)
+	j, err := ParseJID(target)
 	if err != nil {
 		return 0, fmt.Errorf("c2s: kick: %w", err)
 	}
@@ -278,7 +280,7 @@ func (s *Server) Kick(target, reason string) (int, error) {
 // target: a bare JID (every session of the user, including later ones) or a
 // full JID (that resource). A zero until switches it off.
 func (s *Server) SetDebug(target string, until time.Time) error {
-	j, err := jid.Parse(target)
+	j, err := ParseJID(target)
 	if err != nil {
 		return fmt.Errorf("c2s: debug target: %w", err)
 	}

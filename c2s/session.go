@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type Session struct {
 	directTLS  bool
 
 	// Owned by run (and by writeLoop once started, for conn writes).
+	// After bind conn is replaced only under connMu (stream resumption),
+	// which other goroutines hold to reach it.
 	conn   net.Conn
 	in     *inputReader
 	dec    *xml.Decoder
@@ -52,6 +55,9 @@ type Session struct {
 	stopRead   chan struct{}               // closed by closeWith
 	writerDone chan struct{}
 	slots      sync.Map // feature slot id → value; see Slot
+	connMu     sync.Mutex
+	sm         *streamMgmt // XEP-0198; see sm.go
+	handedOver bool        // owned by run: the connection now serves a resumed session
 }
 
 type streamState uint8
@@ -74,6 +80,7 @@ func newSession(srv *Server, conn net.Conn, directTLS bool) *Session {
 		directTLS:  directTLS,
 		stopRead:   make(chan struct{}),
 		writerDone: make(chan struct{}),
+		sm:         newStreamMgmt(),
 	}
 	if ap, err := netip.ParseAddrPort(s.remoteAddr); err == nil {
 		s.remoteIP = ap.Addr().Unmap()
@@ -140,6 +147,10 @@ func (s *Session) run() {
 	}()
 	s.log.Debug("connected", "direct_tls", s.directTLS)
 	if err := s.negotiate(); err != nil {
+		if errors.Is(err, errHandedOver) {
+			s.handedOver = true
+			return
+		}
 		s.fail(err)
 		return
 	}
@@ -177,7 +188,9 @@ func (s *Session) closeWith(se *streamError) {
 		}
 		close(s.stopRead)
 		// Unblock a read in progress; the writer finishes the stream.
+		s.connMu.Lock()
 		s.conn.SetReadDeadline(time.Now())
+		s.connMu.Unlock()
 	})
 }
 
@@ -186,16 +199,27 @@ func (s *Session) closeWith(se *streamError) {
 func (s *Session) abort(se *streamError) {
 	s.aborted.Store(true)
 	s.closeWith(se)
+	s.connMu.Lock()
 	s.conn.SetWriteDeadline(time.Now())
+	s.connMu.Unlock()
 }
 
 // finish runs once when the read loop has ended: the session leaves the
 // directory, hooks run, the writer drains the queue (to the socket, or
 // rerouted when the socket is gone) and the connection closes.
 func (s *Session) finish() {
+	if s.handedOver {
+		// The connection serves another session now: nothing to close.
+		s.state = stateClosed
+		s.srv.m.sessionsActive.WithLabelValues("negotiating").Dec()
+		return
+	}
 	s.closeWith(nil)
 	bound := s.state == stateBound
 	if bound {
+		if id := s.sm.end(); id != "" {
+			s.srv.resumable.Delete(id)
+		}
 		s.srv.dir.Unbind(s)
 		wasAvailable, _ := s.Available()
 		s.setPresence(false, 0)
@@ -230,14 +254,16 @@ func (s *Session) metricState(bound bool) string {
 
 // writeTrailer writes the stream error, if any, and the closing tag. Used
 // directly before the writer exists, and by the writer afterwards.
-func (s *Session) writeTrailer() {
+func (s *Session) writeTrailer() { s.writeTrailerTo(s.conn) }
+
+func (s *Session) writeTrailerTo(conn net.Conn) {
 	var b []byte
 	if se := s.closeErr.Load(); se != nil {
 		b = se.bytes()
 	}
 	b = append(b, "</stream:stream>"...)
-	s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	s.conn.Write(b)
+	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	conn.Write(b)
 }
 
 // Send queues st for delivery to this session. It waits at most the
@@ -274,6 +300,20 @@ func (s *Session) Send(st *stanza.Element) error {
 	case <-s.stopRead:
 		return ErrGone
 	case <-t.C:
+		if s.sm.resumable() {
+			// A client that stopped reading is as good as gone: the
+			// session detaches and the writer empties the queue into
+			// the unacknowledged list, making room.
+			s.dropConn()
+			t.Reset(s.srv.cfg.slowConsumerGrace())
+			select {
+			case s.out <- st:
+				return nil
+			case <-s.stopRead:
+				return ErrGone
+			case <-t.C:
+			}
+		}
 		s.srv.m.slowConsumers.Inc()
 		s.log.Info("closing slow consumer", "queued", len(s.out))
 		s.abort(&streamError{cond: streamPolicyViolation, text: "too slow to receive"})
@@ -284,49 +324,157 @@ func (s *Session) Send(st *stanza.Element) error {
 // startWriter creates the outbound queue and its writer; called at bind.
 func (s *Session) startWriter() {
 	s.out = make(chan *stanza.Element, s.srv.cfg.queueLength())
-	go s.writeLoop()
+	go s.writeLoop(s.conn)
 }
 
 // writeLoop writes queued stanzas, flushing whenever the queue runs empty.
 // When the queue is closed (finish) it writes the trailer and closes the
 // connection. After a write fails it keeps draining the queue and, once the
 // session has left the directory (the queue is closed then), reroutes what
-// it could not write.
-func (s *Session) writeLoop() {
+// it could not write. With stream management it numbers what it takes off
+// the queue and moves to a new connection on resumption (see sm.go).
+func (s *Session) writeLoop(conn net.Conn) {
 	defer close(s.writerDone)
-	w := bufio.NewWriterSize(writerFunc(s.writeConn), 8<<10)
-	var buf []byte
-	var unsent []*stanza.Element
-	for st := range s.out {
-		if unsent != nil {
-			unsent = append(unsent, st)
-			continue
+	w := &outWriter{s: s, conn: conn}
+	w.bw = bufio.NewWriterSize(writerFunc(w.writeConn), 8<<10)
+	for {
+		select {
+		case st, ok := <-s.out:
+			if !ok {
+				w.end()
+				return
+			}
+			w.put(st)
+		case a := <-s.sm.attach:
+			w.resume(a)
 		}
-		buf = st.AppendXML(buf[:0], stanza.NSClient)
-		if s.debugOn() {
-			s.log.Debug("send", "xml", string(buf))
+	}
+}
+
+// outWriter is writeLoop's state.
+type outWriter struct {
+	s      *Session
+	conn   net.Conn
+	bw     *bufio.Writer
+	buf    []byte
+	dead   bool              // a write to conn failed
+	unsent []*stanza.Element // not numbered and not written: rerouted at the end
+}
+
+func (w *outWriter) put(st *stanza.Element) {
+	s := w.s
+	if w.unsent != nil {
+		w.unsent = append(w.unsent, st)
+		return
+	}
+	nonza := st.Name.Space == nsSM
+	if nonza && st.Name.Local == "enabled" {
+		s.sm.startNumbering()
+	}
+	numbered, hold := false, false
+	if !nonza {
+		var overflow bool
+		numbered, hold, overflow = s.sm.number(st, s.srv.cfg.maxUnacked())
+		if overflow {
+			s.log.Info("closing: too many unacknowledged stanzas")
+			s.abort(&streamError{cond: streamPolicyViolation, text: "too many unacknowledged stanzas"})
+			hold = true
 		}
-		_, err := w.Write(buf)
-		if err == nil && len(s.out) == 0 {
-			err = w.Flush()
+	}
+	if w.dead || hold {
+		// Numbered stanzas wait on the unacknowledged list for a
+		// resumption or the final reroute; nonzas die with the stream.
+		if !numbered && !nonza {
+			w.unsent = append(w.unsent, st)
 		}
-		if err != nil {
-			// The stanza may or may not have reached the client: without
-			// stream management we cannot know, so we reroute it rather
-			// than risk losing it.
-			unsent = append(unsent, st)
-			s.abort(nil)
-			continue
-		}
+		return
+	}
+	w.buf = st.AppendXML(w.buf[:0], stanza.NSClient)
+	if s.debugOn() {
+		s.log.Debug("send", "xml", string(w.buf))
+	}
+	_, err := w.bw.Write(w.buf)
+	if err == nil && len(s.out) == 0 {
+		err = w.flush()
+	}
+	if err != nil {
+		w.lost(st, numbered || nonza)
+		return
+	}
+	if !nonza {
 		s.srv.m.stanzasOut.WithLabelValues(st.Name.Local).Inc()
 	}
-	if unsent == nil {
-		w.Flush()
-		s.writeTrailer()
+}
+
+// flush writes what is buffered, asking for an ack first when stream
+// management wants one.
+func (w *outWriter) flush() error {
+	if w.s.sm.wantAck() {
+		w.bw.WriteString("<r xmlns='" + nsSM + "'/>")
 	}
-	s.conn.Close()
-	for _, st := range unsent {
-		s.reroute(st)
+	return w.bw.Flush()
+}
+
+// lost handles a failed write. kept says st needs no rerouting by the
+// writer (it is on the unacknowledged list, or a nonza).
+func (w *outWriter) lost(st *stanza.Element, kept bool) {
+	s := w.s
+	w.dead = true
+	if s.sm.resumable() {
+		w.conn.Close() // the reader notices and detaches the session
+		return
+	}
+	if !kept {
+		// The stanza may or may not have reached the client: without
+		// stream management we cannot know, so we reroute it rather
+		// than risk losing it.
+		w.unsent = append(w.unsent, st)
+	}
+	s.abort(nil)
+}
+
+// resume continues on a new connection: <resumed/>, then every stanza
+// still unacknowledged, in order.
+func (w *outWriter) resume(a attach) {
+	s := w.s
+	w.conn.Close() // the old connection, in case it still looked open
+	w.conn, w.dead = a.conn, false
+	w.bw.Reset(writerFunc(w.writeConn))
+	items, id := s.sm.resumeSnapshot()
+	w.buf = stanza.New(nsSM, "resumed", "h", strconv.FormatUint(uint64(a.handled), 10), "previd", id).
+		AppendXML(w.buf[:0], stanza.NSClient)
+	_, err := w.bw.Write(w.buf)
+	for _, it := range items {
+		if err != nil {
+			break
+		}
+		w.buf = it.st.AppendXML(w.buf[:0], stanza.NSClient)
+		_, err = w.bw.Write(w.buf)
+	}
+	if err == nil && len(s.out) == 0 {
+		err = w.flush()
+	}
+	if err != nil {
+		w.lost(nil, true)
+	}
+}
+
+// end runs when the queue is closed: the stream is finished if it still
+// can be, and what was not delivered is rerouted.
+func (w *outWriter) end() {
+	s := w.s
+	items := s.sm.drain()
+	if w.unsent == nil && !w.dead {
+		w.bw.Flush()
+		s.writeTrailerTo(w.conn)
+	}
+	w.conn.Close()
+	now := time.Now()
+	for _, st := range w.unsent {
+		s.reroute(st, now)
+	}
+	for _, it := range items {
+		s.reroute(it.st, it.at)
 	}
 }
 
@@ -336,25 +484,30 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 var errAborted = errors.New("c2s: session aborted")
 
-func (s *Session) writeConn(p []byte) (int, error) {
-	if s.aborted.Load() {
+func (w *outWriter) writeConn(p []byte) (int, error) {
+	if w.s.aborted.Load() {
 		return 0, errAborted
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	return s.conn.Write(p)
+	w.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	return w.conn.Write(p)
 }
 
 // reroute handles a stanza that was queued for this session but could not
-// be written: messages go to the user's other resources or offline storage
-// as if this resource had never been there; requests are answered with an
-// error so the sender is not left waiting; the rest is dropped as for any
-// resource that goes away.
-func (s *Session) reroute(st *stanza.Element) {
+// be written, or was never acknowledged (XEP-0198): messages go to the
+// user's other resources or offline storage as if this resource had never
+// been there, with a XEP-0203 delay stamped at queued (the client may have
+// seen them already); requests are answered with an error so the sender is
+// not left waiting; the rest is dropped as for any resource that goes away.
+// Carbon copies only mattered to this resource and are dropped.
+func (s *Session) reroute(st *stanza.Element, queued time.Time) {
 	ctx := context.Background()
 	switch st.Name.Local {
 	case "message":
+		if isCarbonCopy(st) {
+			return
+		}
 		s.srv.m.rerouted.Inc()
-		s.srv.routeMessageToBare(ctx, nil, st, s.jid.Bare())
+		s.srv.routeMessageToBare(ctx, nil, delayed(st, s.srv.domain.String(), queued), s.jid.Bare())
 	case "iq":
 		if t := st.Get("type"); t == "get" || t == "set" {
 			s.srv.bounce(ctx, st, RecipientUnavailable(""))

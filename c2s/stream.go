@@ -129,7 +129,7 @@ func (s *Session) openStream(dec *xml.Decoder) error {
 	if to == "" {
 		return &streamError{cond: streamHostUnknown, text: "the stream header has no 'to'"}
 	}
-	if j, err := jid.Parse(to); err != nil || !j.Equal(s.srv.domain) {
+	if j, err := ParseJID(to); err != nil || !j.Equal(s.srv.domain) {
 		return &streamError{cond: streamHostUnknown, text: "this server serves " + s.srv.domain.String()}
 	}
 	return nil
@@ -186,7 +186,7 @@ func (s *Session) sendHeader(clientFrom, clientVersion string) error {
 	b.WriteString("' from='")
 	b.WriteString(stanza.Escape(s.srv.domain.String()))
 	if clientFrom != "" {
-		if j, err := jid.Parse(clientFrom); err == nil {
+		if j, err := ParseJID(clientFrom); err == nil {
 			b.WriteString("' to='")
 			b.WriteString(stanza.Escape(j.String()))
 		}
@@ -213,6 +213,7 @@ func (s *Session) writeFeatures() error {
 	case stateAuthenticated:
 		f.Append(stanza.New(nsBind, "bind"))
 		f.Append(stanza.New(nsSession, "session").Append(stanza.New(nsSession, "optional")))
+		f.Append(smFeature())
 		for _, sf := range s.srv.reg.streamFeatures {
 			if el := sf(s); el != nil {
 				f.Append(el)
@@ -273,6 +274,16 @@ func (s *Session) negotiateStep(dec *xml.Decoder) (restart bool, err error) {
 				return false, &streamError{cond: streamNotAuthorized, text: "authenticate first"}
 			}
 		case stateAuthenticated:
+			if el.Name.Space == nsSM {
+				done, err := s.negotiateSM(el, dec)
+				if err != nil {
+					return false, err
+				}
+				if done {
+					return false, errHandedOver
+				}
+				continue
+			}
 			if el.Name.Space != stanza.NSClient || el.Name.Local != "iq" {
 				return false, &streamError{cond: streamNotAuthorized, text: "bind a resource first"}
 			}
