@@ -1,8 +1,13 @@
 package muc
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
@@ -120,5 +125,88 @@ func TestNickChange(t *testing.T) {
 	}
 	if err := h.send(bob, "<presence xmlns='jabber:client' to='"+room+"/Alice'/>"); condition(err) != "conflict" {
 		t.Errorf("nick change conflict: %v", err)
+	}
+}
+
+func TestKickBanAndPermissions(t *testing.T) {
+	h := newHarness(t, Config{})
+	openRoom(t, h, bob, carol)
+	kick := func(nick string) string {
+		return "<iq xmlns='jabber:client' type='set' id='k' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='" + nick + "' role='none'><reason>out</reason></item></query></iq>"
+	}
+	if err := h.send(bob, kick("Carol")); condition(err) != "forbidden" {
+		t.Errorf("participant kicking: %v", err)
+	}
+	if err := h.send(alice, kick("Nobody")); condition(err) != "item-not-found" {
+		t.Errorf("kick unknown nick: %v", err)
+	}
+	h.mustSend(alice, kick("Carol"))
+	if g := h.got(carol); len(g) != 1 || !has(g[0], "type=\"unavailable\"", "code=\"307\"", "code=\"110\"", "<reason>out</reason>", "nick=\"Alice\"") {
+		t.Errorf("kicked: %q", g)
+	}
+	h.got(bob)
+	ban := "<iq xmlns='jabber:client' type='set' id='b' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.org' affiliation='outcast'/></query></iq>"
+	h.mustSend(alice, ban)
+	if g := h.got(bob); len(g) != 1 || !has(g[0], "code=\"301\"", "affiliation=\"outcast\"") {
+		t.Errorf("banned: %q", g)
+	}
+	if err := h.send(bob, join("Bob")); condition(err) != "forbidden" {
+		t.Errorf("banned rejoin: %v", err)
+	}
+	// The only owner cannot give up ownership.
+	self := "<iq xmlns='jabber:client' type='set' id='o' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='alice@example.org' affiliation='member'/></query></iq>"
+	if err := h.send(alice, self); condition(err) != "conflict" {
+		t.Errorf("last owner: %v", err)
+	}
+}
+
+func TestHistoryLimits(t *testing.T) {
+	h := newHarness(t, Config{HistoryLength: 3})
+	openRoom(t, h)
+	for i := 0; i < 5; i++ {
+		h.now = h.now.Add(time.Minute)
+		h.mustSend(alice, "<message xmlns='jabber:client' type='groupchat' to='"+room+"'><body>m"+strconv.Itoa(i)+"</body></message>")
+	}
+	for _, tc := range []struct {
+		name, history string
+		want          []string
+	}{
+		{name: "default: the kept length", want: []string{"m2", "m3", "m4"}},
+		{name: "maxstanzas", history: "<history maxstanzas='1'/>", want: []string{"m4"}},
+		{name: "maxchars 0", history: "<history maxchars='0'/>", want: nil},
+		{name: "seconds", history: "<history seconds='90'/>", want: []string{"m3", "m4"}},
+		{name: "since", history: "<history since='2025-01-02T03:08:00Z'/>", want: []string{"m3", "m4"}},
+	} {
+		h.mustSend(bob, "<presence xmlns='jabber:client' to='"+room+"/Bob'><x xmlns='http://jabber.org/protocol/muc'>"+tc.history+"</x></presence>")
+		var got []string
+		for _, s := range h.got(bob) {
+			if i := strings.Index(s, "<body>"); i >= 0 {
+				got = append(got, s[i+6:strings.Index(s, "</body>")])
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: history %v, want %v", tc.name, got, tc.want)
+		}
+		h.mustSend(bob, "<presence xmlns='jabber:client' type='unavailable' to='"+room+"/Bob'/>")
+		h.got(bob)
+	}
+}
+
+func TestPersistAndLoad(t *testing.T) {
+	h := newHarness(t, Config{})
+	openRoom(t, h, bob)
+	cfg := "<iq xmlns='jabber:client' type='set' id='c' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>1</value></field><field var='muc#roomconfig_roomname'><value>Kept</value></field></x></query></iq>"
+	h.mustSend(alice, cfg)
+	h.mustSend(alice, "<message xmlns='jabber:client' type='groupchat' to='"+room+"'><subject>S</subject></message>")
+	svc2, err := New(Options{ServerDomain: "example.org", Metrics: prometheus.NewRegistry(), Store: h.svc.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc2.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rm := svc2.rooms.get(room)
+	if rm == nil || rm.cfg.Name != "Kept" || rm.subject != "S" || rm.affiliation("alice@example.org") != affOwner || rm.locked {
+		t.Fatalf("restored room: %+v", rm)
 	}
 }

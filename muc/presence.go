@@ -119,6 +119,7 @@ func (svc *Service) join(c *client, rm *Room, st *stanza.Element, nick string) e
 	o := &occupant{
 		nick:    nick,
 		jid:     c.jid,
+		full:    c.jid.String(),
 		bare:    bare,
 		res:     c.res,
 		role:    rm.defaultRole(aff),

@@ -102,6 +102,7 @@ func defaultRoomConfig() roomConfig {
 type occupant struct {
 	nick    string
 	jid     jid.JID // full
+	full    string  // jid.String(), cached: fan-out addresses every copy
 	bare    string
 	res     c2s.Resource
 	role    role
@@ -263,7 +264,7 @@ func (rm *Room) broadcastPresence(svc *Service, o *occupant, typ string, x func(
 func (rm *Room) sendToAll(svc *Service, msg *stanza.Element) {
 	for _, o := range rm.list {
 		c := msg.ShallowCopy()
-		c.Set("to", o.jid.String())
+		c.Set("to", o.full)
 		svc.deliver(o, c)
 	}
 }
