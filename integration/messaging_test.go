@@ -18,3 +18,8 @@ func TestSlixmppMAMPreferences(t *testing.T) {
 	s := startServer(t, serverOptions{users: messagingUsers()})
 	s.runSlixmpp("mam_prefs.py")
 }
+
+func TestSlixmppVCard(t *testing.T) {
+	s := startServer(t, serverOptions{users: messagingUsers(), config: "[vcard]\nmax_bytes = 4096\n"})
+	s.runSlixmpp("vcard_avatar.py")
+}
