@@ -64,8 +64,29 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 		for i := range state {
 			state[i] = &rosterUser{asked: map[string]bool{}, both: map[string]bool{}}
 		}
-		var complete atomic.Int64
-		conns, logins := loginAll(ctx, e, indexes(n), e.concurrency, "setup", func(_ int, c *conn) error { return c.send([]byte("<presence/>")) })
+		var complete, bothItems atomic.Int64
+		// A roster get first: servers push roster changes only to
+		// resources that asked for the roster (RFC 6121 §2.1.6).
+		// What the roster already holds counts, so that setup can be run
+		// again on a provisioned server and only completes what is missing.
+		conns, logins := loginAll(ctx, e, indexes(n), e.concurrency, "setup", func(k int, c *conn) error {
+			res, err := c.iq("<iq type='get' id='roster0'><query xmlns='" + nsRoster + "'/></iq>")
+			if err != nil {
+				return fmt.Errorf("roster get: %w", err)
+			}
+			if q := res.Child(nsRoster, "query"); q != nil {
+				for _, it := range q.Elements() {
+					if _, ok := bareIdx[it.Get("jid")]; ok && it.Get("subscription") == "both" {
+						state[k].both[it.Get("jid")] = true
+					}
+				}
+			}
+			if len(state[k].both) >= *contacts {
+				state[k].completed = true
+				complete.Add(1)
+			}
+			return c.send([]byte("<presence/>"))
+		})
 		m := SetupMetrics{Logins: logins, Pairs: n * c / 2, WantBothItems: n * c}
 		if logins.Failed > 0 {
 			closeAll(conns, nil)
@@ -105,8 +126,9 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 						continue
 					}
 					u.mu.Lock()
-					if it.Get("subscription") == "both" {
+					if it.Get("subscription") == "both" && !u.both[jid] {
 						u.both[jid] = true
+						bothItems.Add(1)
 					}
 					done := !u.completed && len(u.both) == c
 					if done {
@@ -129,9 +151,16 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 				j := (i + d) % n
 				bare := e.bareJID(j)
 				state[i].mu.Lock()
+				done := state[i].both[bare]
 				state[i].asked[bare] = true
 				state[i].mu.Unlock()
+				if done {
+					continue
+				}
 				fmt.Fprintf(&sb, "<iq type='set' id='rs%d'><query xmlns='%s'><item jid='%s' name='%s'><group>Friends</group></item></query></iq><presence type='subscribe' to='%s'/>", j, nsRoster, bare, e.userName(j), bare)
+			}
+			if sb.Len() == 0 {
+				continue
 			}
 			if err := conns[i].send([]byte(sb.String())); err != nil {
 				closeAll(conns, wait)
@@ -145,9 +174,9 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 		last, lastChange := int64(-1), time.Now()
 		for complete.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(100 * time.Millisecond)
-			if got := complete.Load(); got != last {
+			if got := bothItems.Load(); got != last {
 				last, lastChange = got, time.Now()
-				e.log.Info("roster setup", "complete", got, "of", n)
+				e.log.Info("roster setup", "both_items", got, "complete_users", complete.Load(), "of", n)
 			} else if time.Since(lastChange) > 30*time.Second {
 				break // no progress: report what there is
 			}
@@ -161,7 +190,9 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 		}
 		// Leave cleanly, so the storm starts with everyone offline.
 		for _, cn := range conns {
-			cn.send([]byte("<presence type='unavailable'/>"))
+			if cn != nil {
+				cn.send([]byte("<presence type='unavailable'/>"))
+			}
 		}
 		closeAll(conns, wait)
 		if m.Complete < n {
