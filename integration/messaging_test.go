@@ -23,3 +23,8 @@ func TestSlixmppVCard(t *testing.T) {
 	s := startServer(t, serverOptions{users: messagingUsers(), config: "[vcard]\nmax_bytes = 4096\n"})
 	s.runSlixmpp("vcard_avatar.py")
 }
+
+func TestSlixmppLastActivity(t *testing.T) {
+	s := startServer(t, serverOptions{users: messagingUsers()})
+	s.runSlixmpp("lastactivity.py")
+}
