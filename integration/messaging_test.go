@@ -28,3 +28,8 @@ func TestSlixmppLastActivity(t *testing.T) {
 	s := startServer(t, serverOptions{users: messagingUsers()})
 	s.runSlixmpp("lastactivity.py")
 }
+
+func TestSlixmppChatStatesReceiptsMarkers(t *testing.T) {
+	s := startServer(t, serverOptions{users: messagingUsers()})
+	s.runSlixmpp("chatstates.py")
+}
