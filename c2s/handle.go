@@ -159,9 +159,7 @@ func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid
 			s.setPresence(true, prio)
 			s.lastPres.Store(el)
 			s.broadcastToOwnResources(el)
-			if err := s.presenceHooks(ctx, el); err != nil {
-				return err
-			}
+			s.presenceHooks(ctx, el)
 			if !wasAvailable {
 				for _, h := range s.srv.reg.onAvailable {
 					h(ctx, s)
@@ -175,7 +173,8 @@ func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid
 			if wasAvailable {
 				s.broadcastToOwnResources(el)
 			}
-			return s.presenceHooks(ctx, el)
+			s.presenceHooks(ctx, el)
+			return nil
 		case "error":
 			return nil
 		}
@@ -183,37 +182,33 @@ func (s *Session) handlePresence(ctx context.Context, el *stanza.Element, to jid
 		s.reply(ErrorReply(el, BadRequest("this presence type needs a 'to'"), s.srv.domain.String()))
 		return nil
 	}
-	if err := s.presenceHooks(ctx, el); err != nil {
-		if errors.Is(err, errPresenceHandled) {
-			return nil
-		}
-		return err
+	if !s.presenceHooks(ctx, el) {
+		s.srv.routePresence(ctx, s, el, to)
 	}
-	s.srv.routePresence(ctx, s, el, to)
 	return nil
 }
 
-var errPresenceHandled = errors.New("c2s: presence handled")
-
-// presenceHooks runs the features' presence handlers; it returns
-// errPresenceHandled when one of them took the stanza over.
-func (s *Session) presenceHooks(ctx context.Context, el *stanza.Element) error {
+// presenceHooks runs the features' presence handlers until one takes the
+// stanza over, and reports whether one did. A handler's error is answered
+// (a *StanzaError) or logged, and counts as taking the stanza over: it is
+// not routed further, and the stream stays open.
+func (s *Session) presenceHooks(ctx context.Context, el *stanza.Element) (handled bool) {
 	for _, h := range s.srv.reg.presence {
 		handled, err := h(ctx, s, el)
 		if err != nil {
 			var se *StanzaError
 			if errors.As(err, &se) {
 				s.reply(ErrorReply(el, se, s.srv.domain.String()))
-				return errPresenceHandled
+			} else {
+				s.log.Error("presence handler failed", "err", err)
 			}
-			s.log.Error("presence handler failed", "err", err)
-			return errPresenceHandled
+			return true
 		}
 		if handled {
-			return errPresenceHandled
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // broadcastToOwnResources sends the user's undirected presence to all of
