@@ -88,6 +88,14 @@ type MessageSentHook func(ctx context.Context, s *Session, msg *stanza.Element)
 // that went away do not pass it a second time.
 type MessageInHook func(ctx context.Context, to jid.JID, msg *stanza.Element)
 
+// A MessageDeliveredHook sees a message that routing has just queued to one
+// or more resources of the local account to (a bare JID), with those
+// resources, in the routing goroutine (XEP-0280 copies it to the others).
+// It does not run for messages stored offline, refused or bounced, nor for
+// messages rerouted from a resource that went away. It must not modify msg
+// or delivered.
+type MessageDeliveredHook func(ctx context.Context, to jid.JID, msg *stanza.Element, delivered []Resource)
+
 // A PresenceDecorator may change an available presence (no 'type') that a
 // client sends, directed or not, before the server stores, echoes,
 // broadcasts or routes it (XEP-0153 avatar hashes). It runs in the
@@ -132,6 +140,7 @@ type Registry struct {
 	presDecorators []PresenceDecorator
 	msgSent        []MessageSentHook
 	msgIn          []MessageInHook
+	msgDelivered   []MessageDeliveredHook
 	outFilters     []OutboundFilter
 	inFilters      []InboundFilter
 	onBound        []SessionHook
@@ -210,6 +219,12 @@ func (r *Registry) DecoratePresence(d PresenceDecorator) {
 func (r *Registry) OnMessageSent(h MessageSentHook) {
 	r.mustOpen()
 	r.msgSent = append(r.msgSent, h)
+}
+
+// OnMessageDelivered adds a hook for messages delivered to local accounts.
+func (r *Registry) OnMessageDelivered(h MessageDeliveredHook) {
+	r.mustOpen()
+	r.msgDelivered = append(r.msgDelivered, h)
 }
 
 // OnMessageIn adds a hook for chat and normal messages to local accounts.

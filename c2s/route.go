@@ -89,7 +89,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 	case toLocalUser:
 		s.messageInHooks(ctx, msg, to)
 		if to.Resourcepart() == "" {
-			s.routeMessageToBare(ctx, sender, msg, to)
+			s.messageDelivered(ctx, msg, to, s.routeMessageToBare(ctx, sender, msg, to))
 			return
 		}
 		if r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart()); r != nil {
@@ -99,6 +99,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 			}
 			if r.Send(msg) == nil {
 				s.m.routed.WithLabelValues("message", "delivered").Inc()
+				s.messageDelivered(ctx, msg, to, []Resource{r})
 				return
 			}
 		}
@@ -110,8 +111,19 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 		case "headline":
 			s.m.routed.WithLabelValues("message", "dropped").Inc()
 		default: // chat, normal: as if sent to the bare JID
-			s.routeMessageToBare(ctx, sender, msg, to.Bare())
+			s.messageDelivered(ctx, msg, to, s.routeMessageToBare(ctx, sender, msg, to.Bare()))
 		}
+	}
+}
+
+// messageDelivered runs the MessageDeliveredHooks for a message routing
+// queued to the given resources of to's account.
+func (s *Server) messageDelivered(ctx context.Context, msg *stanza.Element, to jid.JID, delivered []Resource) {
+	if len(delivered) == 0 {
+		return
+	}
+	for _, h := range s.reg.msgDelivered {
+		h(ctx, to.Bare(), msg, delivered)
 	}
 }
 
@@ -139,30 +151,31 @@ func (s *Server) messageInHooks(ctx context.Context, msg *stanza.Element, to jid
 // routeMessageToBare applies RFC 6121 §8.5.2 for a message to a local
 // user's bare JID: chat and normal go to the available resources with the
 // highest non-negative priority, headline to every non-negative one; with
-// none, chat and normal are stored offline.
-func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) {
+// none, chat and normal are stored offline. It returns the resources the
+// message was queued to.
+func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) []Resource {
 	typ := msg.Get("type")
 	switch typ {
 	case "error":
-		return
+		return nil
 	case "groupchat":
 		s.bounce(ctx, msg, ServiceUnavailable(""))
-		return
+		return nil
 	}
 	resources := s.dir.Resources(to.String())
+	var delivered []Resource
 	if typ == "headline" {
-		delivered := false
 		for _, r := range resources {
 			if avail, prio := r.Available(); avail && prio >= 0 && s.reg.admit(to, r, msg) && r.Send(msg) == nil {
-				delivered = true
+				delivered = append(delivered, r)
 			}
 		}
 		outcome := "delivered"
-		if !delivered {
+		if delivered == nil {
 			outcome = "dropped"
 		}
 		s.m.routed.WithLabelValues("message", outcome).Inc()
-		return
+		return delivered
 	}
 	// Try the highest priority first; if every resource of that priority
 	// turns out to be gone, fall to the next.
@@ -178,7 +191,6 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 		if best < 0 {
 			break
 		}
-		delivered := false
 		for _, r := range resources {
 			if avail, prio := r.Available(); avail && prio == best && !tried[r] {
 				tried[r] = true
@@ -187,22 +199,23 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 					continue
 				}
 				if r.Send(msg) == nil {
-					delivered = true
+					delivered = append(delivered, r)
 				}
 			}
 		}
-		if delivered {
+		if delivered != nil {
 			s.m.routed.WithLabelValues("message", "delivered").Inc()
-			return
+			return delivered
 		}
 	}
 	if refused {
 		// The resources there refused it: the sender learns no more than
 		// if the user were offline and storing were refused (XEP-0016).
 		s.refused(ctx, msg)
-		return
+		return nil
 	}
 	s.undeliverable(ctx, msg, to)
+	return nil
 }
 
 // refused answers a message or IQ request that an InboundFilter stopped
