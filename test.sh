@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 
 need_apt=()
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || need_apt+=(python3-slixmpp)
+# A real Carbon receiver for the Graphite push test (metrics/graphite).
+command -v carbon-cache >/dev/null || need_apt+=(graphite-carbon)
 if ((${#need_apt[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -19,6 +19,7 @@ import (
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/certs"
 	"github.com/xmppd/xmppd/mam"
+	"github.com/xmppd/xmppd/metrics/graphite"
 	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/toggles"
@@ -51,6 +52,13 @@ type Config struct {
 	VCard vcard.Config `toml:"vcard"`
 	// Toggles are the feature toggles ([toggles.NAME]), reloadable.
 	Toggles toggles.Config `toml:"toggles"`
+	Metrics MetricsConfig  `toml:"metrics"`
+}
+
+// MetricsConfig holds the metrics settings beyond the /metrics endpoint.
+type MetricsConfig struct {
+	// Graphite pushes the same registry to Carbon when its address is set.
+	Graphite graphite.Config `toml:"graphite"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host
@@ -207,7 +215,7 @@ func (c Config) validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
-	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate(), c.Toggles.Validate())
+	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate(), c.Toggles.Validate(), c.Metrics.Graphite.Validate())
 	errs = append(errs, c.MAM.Validate(), c.VCard.Validate())
 	return errors.Join(errs...)
 }

@@ -20,11 +20,13 @@ import (
 	"github.com/xmppd/xmppd/crdt"
 	"github.com/xmppd/xmppd/crdtstore"
 	"github.com/xmppd/xmppd/metrics"
+	"github.com/xmppd/xmppd/metrics/graphite"
 	"github.com/xmppd/xmppd/muc"
 	"github.com/xmppd/xmppd/notes"
 	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/privacy"
 	"github.com/xmppd/xmppd/roster"
+	"github.com/xmppd/xmppd/storage/instrumented"
 	"github.com/xmppd/xmppd/toggles"
 )
 
@@ -58,6 +60,13 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 	if err != nil {
 		return fmt.Errorf("storage.backend %s: %w", cfg.Storage.Backend, err)
 	}
+	// storage/riak counts its own operations per node; the embedded store
+	// is timed by a wrapper.
+	if cfg.Storage.Backend == backendEmbedded {
+		if backend, err = instrumented.New(backend, backendEmbedded, reg); err != nil {
+			return err
+		}
+	}
 	defer func() {
 		if err := backend.Close(); err != nil {
 			log.Error("closing storage", "err", err)
@@ -77,6 +86,15 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		return err
 	}
 	toggleCtl := &toggleReloader{set: toggleSet, load: reload, log: log.With("component", "toggles")}
+	if cfg.Metrics.Graphite.Address != "" {
+		pusher, err := graphite.New(cfg.Metrics.Graphite, reg, reg, log)
+		if err != nil {
+			return err
+		}
+		pctx, stopPush := context.WithCancel(ctx)
+		defer stopPush()
+		go pusher.Run(pctx)
+	}
 	tlsCerts, err := certs.Open(cfg.TLS, certs.Options{Domain: cfg.Domain, DataDir: cfg.DataDir, Log: log.With("component", "tls")})
 	if err != nil {
 		return err

@@ -28,6 +28,13 @@ var _ tokenStore = (*admin.Client)(nil)
 // answers, so that the change takes effect at once; otherwise on the file,
 // which the server reads when it starts.
 func (c *cli) token(ctx context.Context, cfg Config, args []string, scope string) error {
+	var sc admin.Scope
+	if args[0] == "add" {
+		var err error
+		if sc, err = admin.ParseScope(scope); err != nil {
+			return fmt.Errorf("--%w", err)
+		}
+	}
 	var store tokenStore
 	client, apiErr := probeAPI(ctx, cfg, adminURL(cfg.Listen.HTTP))
 	var notOurs *foreignServerError
@@ -50,10 +57,6 @@ func (c *cli) token(ctx context.Context, cfg Config, args []string, scope string
 	var err error
 	switch args[0] {
 	case "add":
-		var sc admin.Scope
-		if sc, err = admin.ParseScope(scope); err != nil {
-			return fmt.Errorf("--%w", err)
-		}
 		var t admin.NewTokenResponse
 		if t, err = store.AddToken(ctx, args[1], sc); err == nil {
 			fmt.Fprintf(c.stderr, "token %s (scope %s) added; it is shown only now:\n", t.Name, t.Scope)
