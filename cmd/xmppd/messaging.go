@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/carbons"
 	"github.com/xmppd/xmppd/lastactivity"
 	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/roster"
@@ -16,7 +17,8 @@ import (
 
 // messagingFeatures builds what modern clients expect beside rosters and
 // offline messages: the message archive (XEP-0313), vCards with avatar
-// hashes (XEP-0054, XEP-0153) and last activity (XEP-0012). The archive's
+// hashes (XEP-0054, XEP-0153), last activity (XEP-0012) and message
+// carbons (XEP-0280). The archive's
 // "roster" preference and last activity's authorisation read the roster
 // through its exported Contacts.
 func messagingFeatures(cfg Config, backend storage.Backend, rosters *roster.Service, reg prometheus.Registerer, log *slog.Logger) ([]c2s.Feature, error) {
@@ -40,7 +42,7 @@ func messagingFeatures(cfg Config, backend storage.Backend, rosters *roster.Serv
 	if err != nil {
 		return nil, err
 	}
-	return []c2s.Feature{archive, cards, last}, nil
+	return []c2s.Feature{archive, cards, last, carbons.New()}, nil
 }
 
 // rosterLookup answers other features' questions about a roster.
