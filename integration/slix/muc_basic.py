@@ -31,7 +31,8 @@ async def scenario():
     for i in range(1, 4):
         alice.send_message(mto=R, mtype="groupchat", mbody="hello %d" % i)
     alice.muc.set_subject(R, "Welcome")
-    await alice.next(lambda el: el.find(CLIENT + "subject") is not None, "subject reflection")
+    await alice.next(lambda el: el.get("from") == R + "/Alice" and el.findtext(CLIENT + "subject") == "Welcome",
+                     "subject reflection")
 
     # bob joins with maxstanzas=2: alice's presence, bob's self-presence
     # (110, last presence), history (2 newest, delayed from the room),
