@@ -83,7 +83,7 @@ start() {
 	xmppd)
 		PORT=15222
 		fill "$ROOT/bench/servers/xmppd.toml.in" "$dir" $PORT 15280 >"$dir/xmppd.toml"
-		taskset -c 0 "$WORK/xmppd" --config "$dir/xmppd.toml" >"$dir/logs/xmppd.log" 2>&1 &
+		taskset -c 0 "$WORK/bin/xmppd" --config "$dir/xmppd.toml" >"$dir/logs/xmppd.log" 2>&1 &
 		SPID=$!
 		STARTED+=("$SPID")
 		;;
@@ -131,7 +131,7 @@ stop() {
 load() {
 	local name=$1 w=$2 tag=$3; shift 3
 	log "$name: $w $tag $*"
-	if ! taskset -c 1 "$WORK/xmppload" "$w" --addr 127.0.0.1:$PORT --server-pid "$SPID" --label "$name" \
+	if ! taskset -c 1 "$WORK/bin/xmppload" "$w" --addr 127.0.0.1:$PORT --server-pid "$SPID" --label "$name" \
 		--out "$OUT/$name-$tag.json" "$@" >/dev/null 2>"$WORK/$name-$tag.err"; then
 		log "$name: $w failed: $(tail -1 "$WORK/$name-$tag.err")"
 		printf '{"workload":"%s","label":"%s","error":%s}\n' "$w" "$name" \
@@ -146,7 +146,7 @@ need_pkgs
 log "building xmppd and xmppload at $(cd "$ROOT" && git rev-parse --short HEAD)"
 mkdir -p "$WORK/src"
 (cd "$ROOT" && git archive HEAD) | tar -x -C "$WORK/src"
-(cd "$WORK/src" && go build -o "$WORK/xmppd" ./cmd/xmppd && go build -o "$WORK/xmppload" ./cmd/xmppload)
+(cd "$WORK/src" && go build -o "$WORK/bin/xmppd" ./cmd/xmppd && go build -o "$WORK/bin/xmppload" ./cmd/xmppload)
 mkdir -p "$WORK/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
 	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,DNS:conference.localhost" \
@@ -172,4 +172,4 @@ for s in $SERVERS; do
 	stop
 done
 log "results in $OUT"
-python3 "$ROOT/bench/report.py" --results "$ROOT/bench/results" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"
+[[ ${REPORT:-1} == 1 ]] && python3 "$ROOT/bench/report.py" --results "$ROOT/bench/results" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"
