@@ -64,14 +64,16 @@ type harness struct {
 	routed []*stanza.Element
 }
 
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB) *harness { return newHarnessPolicy(t, crdt.CompactPolicy{}) }
+
+func newHarnessPolicy(t testing.TB, policy crdt.CompactPolicy) *harness {
 	db, err := pebble.Open(t.TempDir(), pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	svc, err := New(Options{
-		Store:   crdtstore.New(db.Documents(), Kind, crdt.NewWriter("test", crdt.NewHLC(nil)), crdt.CompactPolicy{}),
+		Store:   crdtstore.New(db.Documents(), Kind, crdt.NewWriter("test", crdt.NewHLC(nil)), policy),
 		Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
