@@ -36,13 +36,15 @@ func (s *Session) serveStanzas() {
 			}
 			continue
 		}
+		if s.sm.on {
+			// XEP-0198 §4: every stanza received counts, whether it is
+			// routed, answered with an error or refused by a limit.
+			s.sm.handled++
+		}
 		start := time.Now()
 		if err := s.handleStanza(ctx, el); err != nil {
 			s.fail(err)
 			return
-		}
-		if s.sm.on {
-			s.sm.handled++ // XEP-0198 §4: every stanza handled counts
 		}
 		s.srv.m.handleSeconds.WithLabelValues(el.Name.Local).Observe(time.Since(start).Seconds())
 	}
