@@ -83,7 +83,7 @@ start() {
 	xmppd)
 		PORT=15222
 		fill "$ROOT/bench/servers/xmppd.toml.in" "$dir" $PORT 15280 >"$dir/xmppd.toml"
-		taskset -c 0 "$WORK/bin/xmppd" --config "$dir/xmppd.toml" >"$dir/logs/xmppd.log" 2>&1 &
+		taskset -c 0 "$WORK/bin/xmppd" serve --config "$dir/xmppd.toml" >"$dir/logs/xmppd.log" 2>&1 &
 		SPID=$!
 		STARTED+=("$SPID")
 		;;
@@ -157,7 +157,8 @@ chmod 644 "$WORK/tls/"*
 	echo "{\"run\":\"$RUN\",\"commit\":\"$(cd "$ROOT" && git rev-parse --short HEAD)\","
 	echo "\"servers\":\"$SERVERS\",\"idle_users\":$IDLE_USERS,\"chat_users\":$CHAT_USERS,\"chat_rates\":\"$CHAT_RATES\",\"muc\":\"${MUC_ROOMS}x${MUC_OCCUPANTS}\",\"storm_users\":$STORM_USERS,"
 	echo "\"ejabberd\":\"$(dpkg-query -W -f '${Version}' ejabberd)\",\"prosody\":\"$(dpkg-query -W -f '${Version}' prosody)\",\"go\":\"$(go env GOVERSION)\",\"nproc\":$(nproc)}"
-} >"$OUT/run.json"
+} >"$OUT/run.json.new"
+[[ -f "$OUT/run.json" ]] && rm "$OUT/run.json.new" || mv "$OUT/run.json.new" "$OUT/run.json"
 
 for s in $SERVERS; do
 	start "$s" || continue
