@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"context"
+	"sync"
 
 	"mellium.im/xmpp/jid"
 
@@ -87,9 +88,13 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 	case toRemote:
 		s.bounce(ctx, msg, RemoteServerNotFound("no server-to-server connections"))
 	case toLocalUser:
-		s.messageInHooks(ctx, msg, to)
+		// The MessageInHooks (archive, stanza ids) run once the recipient's
+		// privacy rules have admitted the message, right before it is first
+		// queued or stored: a blocked message is neither archived nor
+		// stamped.
+		inHooks := sync.OnceFunc(func() { s.messageInHooks(ctx, msg, to) })
 		if to.Resourcepart() == "" {
-			s.messageDelivered(ctx, msg, to, s.routeMessageToBare(ctx, sender, msg, to))
+			s.messageDelivered(ctx, msg, to, s.routeToBare(ctx, sender, msg, to, inHooks))
 			return
 		}
 		if r := findResource(s.dir.Resources(to.Bare().String()), to.Resourcepart()); r != nil {
@@ -97,6 +102,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 				s.refused(ctx, msg)
 				return
 			}
+			inHooks()
 			if r.Send(msg) == nil {
 				s.m.routed.WithLabelValues("message", "delivered").Inc()
 				s.messageDelivered(ctx, msg, to, []Resource{r})
@@ -111,7 +117,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 		case "headline":
 			s.m.routed.WithLabelValues("message", "dropped").Inc()
 		default: // chat, normal: as if sent to the bare JID
-			s.messageDelivered(ctx, msg, to, s.routeMessageToBare(ctx, sender, msg, to.Bare()))
+			s.messageDelivered(ctx, msg, to, s.routeToBare(ctx, sender, msg, to.Bare(), inHooks))
 		}
 	}
 }
@@ -152,8 +158,18 @@ func (s *Server) messageInHooks(ctx context.Context, msg *stanza.Element, to jid
 // user's bare JID: chat and normal go to the available resources with the
 // highest non-negative priority, headline to every non-negative one; with
 // none, chat and normal are stored offline. It returns the resources the
-// message was queued to.
+// message was queued to. A message routed again (its session went away)
+// takes this path and does not pass the MessageInHooks a second time.
 func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) []Resource {
+	return s.routeToBare(ctx, sender, msg, to, nil)
+}
+
+// routeToBare is routeMessageToBare with before, when not nil, run right
+// before the message is first queued to a resource or stored offline.
+func (s *Server) routeToBare(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID, before func()) []Resource {
+	if before == nil {
+		before = func() {}
+	}
 	typ := msg.Get("type")
 	switch typ {
 	case "error":
@@ -166,8 +182,11 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 	var delivered []Resource
 	if typ == "headline" {
 		for _, r := range resources {
-			if avail, prio := r.Available(); avail && prio >= 0 && s.reg.admit(to, r, msg) && r.Send(msg) == nil {
-				delivered = append(delivered, r)
+			if avail, prio := r.Available(); avail && prio >= 0 && s.reg.admit(to, r, msg) {
+				before()
+				if r.Send(msg) == nil {
+					delivered = append(delivered, r)
+				}
 			}
 		}
 		outcome := "delivered"
@@ -198,6 +217,7 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 					refused = true
 					continue
 				}
+				before()
 				if r.Send(msg) == nil {
 					delivered = append(delivered, r)
 				}
@@ -214,7 +234,7 @@ func (s *Server) routeMessageToBare(ctx context.Context, sender *Session, msg *s
 		s.refused(ctx, msg)
 		return nil
 	}
-	s.undeliverable(ctx, msg, to)
+	s.undeliverable(ctx, msg, to, before)
 	return nil
 }
 
@@ -231,7 +251,7 @@ func (s *Server) refused(ctx context.Context, st *stanza.Element) {
 
 // undeliverable stores a chat or normal message for a user with no
 // available resource, or bounces it when nothing can store it.
-func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.JID) {
+func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.JID, before func()) {
 	if exists, err := s.acc.Exists(ctx, to.Localpart()); err == nil && !exists {
 		s.bounce(ctx, msg, ServiceUnavailable(""))
 		return
@@ -245,6 +265,7 @@ func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.
 		s.bounce(ctx, msg, ServiceUnavailable("the recipient is offline"))
 		return
 	}
+	before()
 	if err := h(ctx, to, msg); err != nil {
 		s.bounce(ctx, msg, AsStanzaError(err))
 		return
