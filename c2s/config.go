@@ -41,6 +41,24 @@ type Config struct {
 	// unacknowledged, detached ones included (default 5000); beyond it the
 	// stream is closed and they are rerouted.
 	MaxUnacked int `toml:"max_unacked"`
+
+	// Rate limits (ratelimit.go); negative switches one off.
+	// StanzasPerSecond and StanzaBurst bound each session's stanzas
+	// (default 50/s, burst 200); BytesPerSecond and ByteBurst its input
+	// bytes (default 256 KiB/s, burst 1 MiB, at least max_stanza_bytes).
+	// A stanza over either is answered with <policy-violation/> (type
+	// wait); more than RateViolations (default 20) such refusals in a row
+	// close the stream with <policy-violation/>.
+	StanzasPerSecond float64 `toml:"stanzas_per_second"`
+	StanzaBurst      int     `toml:"stanza_burst"`
+	BytesPerSecond   float64 `toml:"bytes_per_second"`
+	ByteBurst        int     `toml:"byte_burst"`
+	RateViolations   int     `toml:"rate_violations"`
+	// MaxConnectionsPerIP bounds the open connections from one address
+	// (default 100); ConnectionsPerIPPerMinute its new connections
+	// (default 300). Over either, a connection is closed at once.
+	MaxConnectionsPerIP       int `toml:"max_connections_per_ip"`
+	ConnectionsPerIPPerMinute int `toml:"connections_per_ip_per_minute"`
 }
 
 // Duration is a time.Duration that decodes from strings such as "30s".
@@ -90,6 +108,28 @@ func (c Config) resumeTimeout() time.Duration {
 }
 func (c Config) maxUnacked() int { return orDefault(c.MaxUnacked, 5000) }
 
+// Rate limits (ratelimit.go): zero means the default, a negative value
+// switches that limit off.
+func limitOr[T ~int | ~float64](v, def T) T {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
+		return def
+	}
+	return v
+}
+func (c Config) stanzasPerSecond() float64 { return limitOr(c.StanzasPerSecond, 50) }
+func (c Config) stanzaBurst() int          { return max(limitOr(c.StanzaBurst, 200), 1) }
+func (c Config) bytesPerSecond() float64   { return limitOr(c.BytesPerSecond, 256<<10) }
+func (c Config) byteBurst() int {
+	// A stanza of the maximum size must fit in the bucket.
+	return max(limitOr(c.ByteBurst, 1<<20), c.maxStanzaBytes()+slack)
+}
+func (c Config) rateViolations() int            { return max(limitOr(c.RateViolations, 20), 0) }
+func (c Config) maxConnectionsPerIP() int       { return limitOr(c.MaxConnectionsPerIP, 100) }
+func (c Config) connectionsPerIPPerMinute() int { return limitOr(c.ConnectionsPerIPPerMinute, 300) }
+
 // Validate reports the first setting that cannot work, naming its key.
 func (c Config) Validate() error {
 	var errs []error
@@ -107,5 +147,6 @@ func (c Config) Validate() error {
 	check(c.AuthFailuresPerMinute >= 0, "auth_failures_per_minute", "must not be negative")
 	check(c.ResumeTimeout == 0 || c.ResumeTimeout >= Duration(time.Second), "resume_timeout", "must be at least 1s")
 	check(c.MaxUnacked >= 0, "max_unacked", "must not be negative")
+	check(c.RateViolations >= 0, "rate_violations", "must not be negative")
 	return errors.Join(errs...)
 }

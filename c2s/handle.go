@@ -16,6 +16,9 @@ import (
 // it, route it — in this goroutine — and repeat.
 func (s *Session) serveStanzas() {
 	ctx := context.Background()
+	if s.limits == nil {
+		s.limits = s.srv.newSessionLimits()
+	}
 	for {
 		el, err := s.readElement(s.dec)
 		if err != nil && s.shouldDetach(err) && s.detach() {
@@ -42,6 +45,12 @@ func (s *Session) serveStanzas() {
 			s.sm.handled++
 		}
 		start := time.Now()
+		if ok, err := s.admit(el, start); err != nil {
+			s.fail(err)
+			return
+		} else if !ok {
+			continue
+		}
 		if err := s.handleStanza(ctx, el); err != nil {
 			s.fail(err)
 			return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,7 @@ type Server struct {
 	tls     *tls.Config
 	reg     *Registry
 	dir     Directory
+	ips     *ipLimits
 	version string
 	started time.Time
 
@@ -100,6 +102,7 @@ func NewServer(cfg Config, opts Options) (*Server, error) {
 		tls:       opts.TLS,
 		reg:       newRegistry(),
 		dir:       opts.Directory,
+		ips:       &ipLimits{maxOpen: cfg.maxConnectionsPerIP(), perMinute: float64(cfg.connectionsPerIPPerMinute()), m: map[netip.Addr]*ipState{}},
 		version:   opts.Version,
 		started:   time.Now(),
 		debug:     map[string]time.Time{},
@@ -169,6 +172,13 @@ func (s *Server) serve(ln net.Listener, directTLS bool) error {
 		}
 		tempDelay = 0
 		s.m.connections.Inc()
+		ip := remoteIP(conn)
+		if limit := s.ips.acquire(ip, time.Now()); limit != "" {
+			s.m.rateLimited.WithLabelValues(limit, "refused").Inc()
+			s.log.Info("connection refused: per-address limit", "remote_addr", conn.RemoteAddr().String(), "limit", limit)
+			conn.Close()
+			continue
+		}
 		sess := newSession(s, conn, directTLS)
 		s.mu.Lock()
 		if s.closing {
@@ -182,6 +192,7 @@ func (s *Server) serve(ln net.Listener, directTLS bool) error {
 		go func() {
 			defer s.wg.Done()
 			sess.run()
+			s.ips.release(ip, time.Now())
 			s.mu.Lock()
 			delete(s.sessions, sess)
 			s.mu.Unlock()

@@ -41,6 +41,7 @@ type Session struct {
 	secure bool
 	jid    jid.JID // full JID after bind
 	log    *slog.Logger
+	limits *sessionLimits // rate limits, set when serving stanzas
 
 	// Shared.
 	presence   atomic.Int64 // availability and priority, see setPresence
