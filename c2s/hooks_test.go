@@ -93,3 +93,38 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// refuseFrom is an InboundFilter feature that refuses every message from
+// one sender, as a privacy list would.
+type refuseFrom struct{ from string }
+
+func (f refuseFrom) Register(r *Registry) error {
+	r.FilterInbound(func(to jid.JID, _ Resource, st *stanza.Element) bool {
+		return st.Name.Local != "message" || st.Get("from") != f.from
+	})
+	return nil
+}
+
+func TestRefusedMessageSkipsMessageInHooks(t *testing.T) {
+	f := &hookFeature{}
+	srv := newTestServer(t, Config{}, map[string]string{"alice": "pw-a", "bob": "pw-b"}, f, refuseFrom{from: "alice@localhost/one"})
+	a := dialClient(t, srv.addr, "alice", "pw-a", "one")
+	b := dialClient(t, srv.addr, "bob", "pw-b", "two")
+	b.send(`<presence/>`)
+	b.expectStart("presence")
+	a.send(fmtMsg("bob@localhost", "online", "x"))
+	b.send(`<presence type='unavailable'/>`)
+	a.send(fmtMsg("bob@localhost", "offline", "y"))
+	for _, id := range []string{"online", "offline"} {
+		el := a.next()
+		for el.Name.Local != "message" {
+			el = a.next()
+		}
+		if el.Get("type") != "error" || el.Get("id") != id || el.Child("urn:test", "seen") != nil {
+			t.Errorf("refused message %s: got %s, want a bare service-unavailable bounce", id, el)
+		}
+	}
+	if _, in := f.seen(); len(in) != 0 {
+		t.Errorf("MessageInHooks saw refused messages: %v", in)
+	}
+}
