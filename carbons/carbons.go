@@ -30,8 +30,8 @@ import (
 // Namespaces.
 const (
 	NS        = "urn:xmpp:carbons:2"
-	nsForward = "urn:xmpp:forward:0"                 // XEP-0297
-	nsHints   = "urn:xmpp:hints"                     // XEP-0334
+	nsForward = "urn:xmpp:forward:0"                  // XEP-0297
+	nsHints   = "urn:xmpp:hints"                      // XEP-0334
 	nsMUCUser = "http://jabber.org/protocol/muc#user" // XEP-0045
 )
 
