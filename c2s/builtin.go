@@ -76,7 +76,9 @@ func (s *Server) discoInfo(ctx context.Context, iq *IQ) (*stanza.Element, error)
 			q.Append(stanza.New(nsDiscoInfo, "identity", "category", id.Category, "type", id.Type, "name", id.Name))
 		}
 		for _, f := range s.reg.serverFeatures {
-			q.Append(stanza.New(nsDiscoInfo, "feature", "var", f))
+			if s.adv == nil || s.adv(iq.From, f) {
+				q.Append(stanza.New(nsDiscoInfo, "feature", "var", f))
+			}
 		}
 		return q, nil
 	}
@@ -90,7 +92,9 @@ func (s *Server) discoInfo(ctx context.Context, iq *IQ) (*stanza.Element, error)
 	}
 	q.Append(stanza.New(nsDiscoInfo, "identity", "category", "account", "type", "registered"))
 	for _, f := range s.reg.accountFeats {
-		q.Append(stanza.New(nsDiscoInfo, "feature", "var", f))
+		if s.adv == nil || s.adv(iq.From, f) {
+			q.Append(stanza.New(nsDiscoInfo, "feature", "var", f))
+		}
 	}
 	return q, nil
 }

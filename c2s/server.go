@@ -42,6 +42,10 @@ type Options struct {
 	Version string
 	// Directory locates bound resources; nil means this node's own.
 	Directory Directory
+	// Advertise, when set, decides per requesting user (a full JID)
+	// whether disco#info lists a server or account feature to them; a
+	// feature toggle rolls a feature out this way. nil lists every one.
+	Advertise func(user jid.JID, feature string) bool
 }
 
 // A Server accepts client connections and owns the session directory. Each
@@ -59,6 +63,7 @@ type Server struct {
 	reg     *Registry
 	dir     Directory
 	ips     *ipLimits
+	adv     func(user jid.JID, feature string) bool
 	version string
 	started time.Time
 
@@ -102,6 +107,7 @@ func NewServer(cfg Config, opts Options) (*Server, error) {
 		tls:       opts.TLS,
 		reg:       newRegistry(),
 		dir:       opts.Directory,
+		adv:       opts.Advertise,
 		ips:       &ipLimits{maxOpen: cfg.maxConnectionsPerIP(), perMinute: float64(cfg.connectionsPerIPPerMinute()), m: map[netip.Addr]*ipState{}},
 		version:   opts.Version,
 		started:   time.Now(),

@@ -142,6 +142,14 @@ func (s *Set) eval(name, user string) bool {
 	return st.users[name][bare] || Bucket(name, bare) < t.Percent
 }
 
+// Configured reports whether the configuration in force names toggle
+// name, so that a feature can keep its default when the operator has not
+// set a toggle for it. It is not an evaluation and is not counted.
+func (s *Set) Configured(name string) bool {
+	_, ok := s.cur.Load().toggles[name]
+	return ok
+}
+
 // Bucket returns the rollout bucket (0–99) of user for toggle name: the
 // toggle is on for user at any Percent above it.
 func Bucket(name, bare string) int {

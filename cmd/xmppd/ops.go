@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/roster"
@@ -69,6 +71,19 @@ func (v rosterView) Contacts(ctx context.Context, user string) ([]admin.Contact,
 type router struct{ srv *c2s.Server }
 
 func (r router) Route(ctx context.Context, st *stanza.Element) { r.srv.Route(ctx, nil, st) }
+
+// gatedFeatures maps disco features to the toggle that rolls them out.
+var gatedFeatures = map[string]string{roster.FeatureNotes: "roster_notes"}
+
+// advertise decides whether user is told about feature: by its toggle
+// when the configuration names that toggle, else yes.
+func advertise(set *toggles.Set, user jid.JID, feature string) bool {
+	name, gated := gatedFeatures[feature]
+	if !gated || !set.Configured(name) {
+		return true
+	}
+	return set.Enabled(name, user.Bare().String())
+}
 
 // toggleReloader puts the toggles of the configuration file in force; it
 // serves SIGHUP and POST /api/v1/toggles/reload, one at a time.

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/c2s"
@@ -44,8 +46,9 @@ const defaultAuthFailuresPerMinute = 10
 
 // serve runs the server until SIGINT or SIGTERM (or ctx ends), then shuts
 // down gracefully: streams get <system-shutdown/>, storage closes last.
-// SIGHUP reloads the certificate, the API tokens and the feature toggles
-// (reload re-reads the configuration for the latter).
+// SIGHUP reloads the certificate, the API tokens, the feature toggles
+// (reload re-reads the configuration for the latter) and the roster-note
+// keys.
 func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, error)) error {
 	log := newLogger(c.stderr, cfg.Log.Level)
 	ver := buildVersion()
@@ -104,7 +107,8 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 	if perMinute == 0 {
 		perMinute = defaultAuthFailuresPerMinute
 	}
-	noteKeys, err := notes.Setup(notes.Config{}, cfg.DataDir, log.With("component", "notes"))
+	noteLog := log.With("component", "notes")
+	noteKeys, err := notes.Setup(cfg.Notes, cfg.DataDir, noteLog, notes.WithMetrics(notes.NewMetrics(reg)))
 	if err != nil {
 		return err
 	}
@@ -163,6 +167,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		TLS:      tlsCerts.TLSConfig(),
 		Features: append([]c2s.Feature{rosters, privacyLists, offlineMsgs, rooms}, extras...),
 		Version:  ver,
+		Advertise: func(user jid.JID, feature string) bool {
+			return advertise(toggleSet, user, feature)
+		},
 	})
 	if err != nil {
 		return err
@@ -235,6 +242,7 @@ wait:
 				if err := toggleCtl.Reload(); err != nil {
 					log.Error("reloading feature toggles failed; keeping the old ones", "err", err)
 				}
+				reloadNoteKeys(noteKeys, noteLog)
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
