@@ -21,6 +21,7 @@ import (
 	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/metrics/graphite"
 	"github.com/xmppd/xmppd/muc"
+	"github.com/xmppd/xmppd/notes"
 	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/toggles"
 	"github.com/xmppd/xmppd/vcard"
@@ -50,6 +51,8 @@ type Config struct {
 	MAM mam.Config `toml:"mam"`
 	// VCard holds the vCard limits (XEP-0054).
 	VCard vcard.Config `toml:"vcard"`
+	// Notes says where the roster-note encryption keys come from.
+	Notes notes.Config `toml:"notes"`
 	// Toggles are the feature toggles ([toggles.NAME]), reloadable.
 	Toggles toggles.Config `toml:"toggles"`
 	Metrics MetricsConfig  `toml:"metrics"`
@@ -216,7 +219,7 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("log.level: %v", err))
 	}
 	errs = append(errs, c.TLS.Validate(), c.C2S.Validate(), c.Auth.Validate(), c.Storage.validate(), c.Offline.Validate(), c.MUC.Validate(), c.Toggles.Validate(), c.Metrics.Graphite.Validate())
-	errs = append(errs, c.MAM.Validate(), c.VCard.Validate())
+	errs = append(errs, c.MAM.Validate(), c.VCard.Validate(), c.Notes.Validate())
 	return errors.Join(errs...)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/notes"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -65,6 +66,11 @@ scram_iterations = 10000
 backend = "riak"
 [storage.riak]
 nodes = ["10.0.0.1:8087", "10.0.0.2:8087"]
+
+[notes]
+key_file = "/etc/xmppd/notes-keys"
+key_env = "GAME_NOTE_KEYS"
+current_key = "2026-02"
 `)
 	cfg, err := loadConfig(overrides{configFile: name})
 	if err != nil {
@@ -89,6 +95,7 @@ nodes = ["10.0.0.1:8087", "10.0.0.2:8087"]
 		{"auth.scram_iterations", cfg.Auth.Iterations, 10000},
 		{"storage.backend", cfg.Storage.Backend, "riak"},
 		{"storage.riak.nodes", strings.Join(cfg.Storage.Riak.Nodes, ","), "10.0.0.1:8087,10.0.0.2:8087"},
+		{"notes", cfg.Notes, notes.Config{KeyFile: "/etc/xmppd/notes-keys", KeyEnv: "GAME_NOTE_KEYS", Current: "2026-02"}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -129,6 +136,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{name: "riak bad node", text: "[storage]\nbackend = \"riak\"\n[storage.riak]\nnodes = [\"riak1\"]", want: "storage.riak.nodes: \"riak1\""},
 		{name: "embedded negative", text: "[storage.embedded]\ncache_bytes = -1", want: "storage.embedded.cache_bytes: must not be negative"},
 		{name: "embedded small values", text: "[storage.embedded]\nmax_value_bytes = 1000", want: "storage.embedded.max_value_bytes: must be at least"},
+		{name: "notes key env", text: "[notes]\nkey_env = \"NOT A VAR\"", want: "notes.key_env: \"NOT A VAR\" is not an environment variable name"},
+		{name: "notes current key", text: "[notes]\ncurrent_key = \"a b\"", want: "notes.current_key: \"a b\" is not a key id"},
+		{name: "notes unknown key", text: "[notes]\nkeyfile = \"/etc/keys\"", want: "unknown key notes.keyfile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
