@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,7 +60,7 @@ type Pinger interface {
 
 // Options are the dependencies of a Server. Domain (a prepared domainpart,
 // as JIDs are compared against it), Token and Accounts are required; a nil
-// Sessions, Rosters, Router or Toggles answers its endpoints with 503, a
+// Sessions, Rosters, Router, Toggles or Notes answers its endpoints with 503, a
 // nil Ready reports ready, a nil Gatherer serves no /metrics, a nil Tokens
 // knows the built-in Token only (named tokens then live in memory).
 type Options struct {
@@ -72,6 +73,8 @@ type Options struct {
 	Rosters  Rosters
 	Router   Router
 	Toggles  Toggles
+	// Notes rekeys the roster notes (POST /api/v1/notes/rekey).
+	Notes    Notes
 	Ready    Pinger
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -89,6 +92,8 @@ const readyTimeout = 2 * time.Second
 type Server struct {
 	opts Options
 	mux  *http.ServeMux
+	// rekeying admits one notes rekey at a time.
+	rekeying sync.Mutex
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -142,6 +147,7 @@ func New(opts Options) (*Server, error) {
 		"/api/v1/tokens/{name}":               {"DELETE": admin(s.revokeToken)},
 		"/api/v1/toggles":                     {"GET": read(s.listToggles)},
 		"/api/v1/toggles/reload":              {"POST": admin(s.reloadToggles)},
+		"/api/v1/notes/rekey":                 {"POST": admin(s.rekeyNotes)},
 	} {
 		api.Handle(pattern, m)
 	}

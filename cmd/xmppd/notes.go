@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
+	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/notes"
 )
 
@@ -17,4 +19,21 @@ func reloadNoteKeys(k *notes.Keyring, log *slog.Logger) error {
 	}
 	log.Info("roster-note keys reloaded", "keyring", k)
 	return nil
+}
+
+// noteRekeyer is the admin API's view of the note keys (admin.Notes):
+// the keyring and the notes stored in the rosters.
+type noteRekeyer struct {
+	keys  *notes.Keyring
+	notes notes.RekeySource
+	log   *slog.Logger
+}
+
+var _ admin.Notes = noteRekeyer{}
+
+func (n noteRekeyer) ReloadKeys() error  { return reloadNoteKeys(n.keys, n.log) }
+func (n noteRekeyer) CurrentKey() string { return n.keys.CurrentID() }
+
+func (n noteRekeyer) Rekey(ctx context.Context) (notes.Stats, error) {
+	return notes.Rekey(ctx, n.notes, n.keys, n.log)
 }

@@ -183,6 +183,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Rosters:  rosterView{rosters},
 		Router:   router{srv},
 		Toggles:  toggleCtl,
+		Notes:    noteRekeyer{keys: noteKeys, notes: rosters, log: noteLog},
 		Ready:    backend,
 		Gatherer: reg,
 		Log:      log.With("component", "admin"),
