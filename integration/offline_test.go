@@ -46,7 +46,9 @@ func TestSlixmppOfflineSurvivesRestart(t *testing.T) {
 // reached bob in one login or the other.
 func TestSlixmppOfflineCrashDuringDelivery(t *testing.T) {
 	const n = "1000"
-	s := startServer(t, serverOptions{users: offlineUsers()})
+	// alice stores the 1000 messages as fast as she can: the per-session
+	// rate limit, which would rightly refuse such a flood, is off here.
+	s := startServer(t, serverOptions{users: offlineUsers(), config: "[c2s]\nstanzas_per_second = -1\nbytes_per_second = -1\n"})
 	s.runSlixmpp("offline_crash.py", "store", n)
 	received := filepath.Join(t.TempDir(), "received")
 	if err := os.WriteFile(received, nil, 0o600); err != nil {
