@@ -9,6 +9,7 @@
 //	xmppd token list                    list the API tokens
 //	xmppd token revoke NAME             revoke an API token
 //	xmppd debug JID [--for D] [--off]   per-session debug logging
+//	xmppd notes rekey                   re-encrypt roster notes under the current key
 //	xmppd version                       print the version
 //
 // With no configuration it serves the domain localhost: client connections
@@ -17,11 +18,11 @@
 // generated there on first start. --config names a TOML file that sets
 // everything (docs/config.md); the flags override its common settings.
 //
-// The user commands work whether or not the server runs. When it does,
-// they go through its admin API, found at listen.http with the token from
-// the data directory; otherwise they open the store themselves. When the
-// API does not answer, the embedded store's lock tells the two cases apart:
-// it admits one process at a time.
+// The user, token and notes commands work whether or not the server runs.
+// When it does, they go through its admin API, found at listen.http with
+// the token from the data directory; otherwise they open the store (or the
+// token file) themselves. When the API does not answer, the embedded
+// store's lock tells the two cases apart: it admits one process at a time.
 //
 // This is the only package that imports everything: the wiring of the
 // server is in serve.go.
@@ -64,9 +65,11 @@ const usage = `usage:
   xmppd token revoke NAME               revoke an API token
   xmppd debug JID [--for 15m] [--off]   log one user's or resource's sessions
                                         in full (needs the running server)
+  xmppd notes rekey                     re-encrypt every roster note under the
+                                        current key (docs/config.md, [notes])
   xmppd version                         print the version
 
-The user and token commands use the running server's admin API when it answers,
+The user, token and notes commands use the running server's admin API when it answers,
 and open the store directly otherwise.
 
 flags:
@@ -131,7 +134,7 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 	case "version":
 		fmt.Fprintln(c.stdout, "xmppd", buildVersion())
 		return nil
-	case "serve", "user", "token", "debug":
+	case "serve", "user", "token", "debug", "notes":
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
@@ -143,6 +146,11 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 	}
 	if cmd == "user" {
 		if err := checkUserArgs(words[1:]); err != nil {
+			return err
+		}
+	}
+	if cmd == "notes" {
+		if err := checkNotesArgs(words[1:]); err != nil {
 			return err
 		}
 	}
@@ -158,6 +166,8 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 		return c.token(ctx, cfg, words[1:], ops.scope)
 	case "debug":
 		return c.debug(ctx, cfg, words[1], ops.debugFor, ops.debugOff)
+	case "notes":
+		return c.notesRekey(ctx, cfg)
 	}
 	return c.user(ctx, cfg, words[1:], password, o.set["password"])
 }

@@ -132,15 +132,26 @@ func (c *cli) userStore(ctx context.Context, cfg Config) (userStore, func(), err
 		return nil, nil, apiErr
 	}
 
-	backend, err := c.openStore(cfg, storeOptions{log: discardLog})
-	if errors.Is(err, errStoreLocked) {
-		return nil, nil, fmt.Errorf("server running but admin API unreachable at %s (%v); the store is in use: %v", base, apiErr, err)
-	}
+	backend, err := c.openDirect(cfg, base, apiErr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
+		return nil, nil, err
 	}
 	acc := auth.NewAccounts(backend.KV(), cfg.Domain, cfg.Auth)
 	return directUsers{acc: acc, domain: cfg.Domain, queues: backend.Queues()}, func() { backend.Close() }, nil
+}
+
+// openDirect opens the store for a command that found no admin API at
+// base (apiErr says why). A locked embedded store means a server runs
+// whose API cannot be reached; the command stops rather than wait.
+func (c *cli) openDirect(cfg Config, base string, apiErr error) (storage.Backend, error) {
+	backend, err := c.openStore(cfg, storeOptions{log: discardLog})
+	if errors.Is(err, errStoreLocked) {
+		return nil, fmt.Errorf("server running but admin API unreachable at %s (%v); the store is in use: %v", base, apiErr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return backend, nil
 }
 
 // A foreignServerError says that the admin address answers for another
