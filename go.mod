@@ -37,9 +37,8 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0
-	google.golang.org/protobuf v1.36.12
+	google.golang.org/protobuf v1.36.12 // indirect
 	mellium.im/reader v0.1.0 // indirect
-	mellium.im/sasl v0.3.2
 	mellium.im/xmlstream v0.15.4 // indirect
 	mellium.im/xmpp v0.22.0
 	pgregory.net/rapid v1.3.0
