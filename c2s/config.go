@@ -41,6 +41,10 @@ type Config struct {
 	// unacknowledged, detached ones included (default 5000); beyond it the
 	// stream is closed and they are rerouted.
 	MaxUnacked int `toml:"max_unacked"`
+	// CSIMaxHeld bounds the presence updates and chat states held for a
+	// client that said it is inactive (XEP-0352), after collapsing
+	// (default 500); beyond it all are written.
+	CSIMaxHeld int `toml:"csi_max_held"`
 
 	// Rate limits (ratelimit.go); negative switches one off.
 	// StanzasPerSecond and StanzaBurst bound each session's stanzas
@@ -107,6 +111,7 @@ func (c Config) resumeTimeout() time.Duration {
 	return time.Duration(orDefault(c.ResumeTimeout, Duration(5*time.Minute)))
 }
 func (c Config) maxUnacked() int { return orDefault(c.MaxUnacked, 5000) }
+func (c Config) csiMaxHeld() int { return orDefault(c.CSIMaxHeld, 500) }
 
 // Rate limits (ratelimit.go): zero means the default, a negative value
 // switches that limit off.
@@ -147,6 +152,7 @@ func (c Config) Validate() error {
 	check(c.AuthFailuresPerMinute >= 0, "auth_failures_per_minute", "must not be negative")
 	check(c.ResumeTimeout == 0 || c.ResumeTimeout >= Duration(time.Second), "resume_timeout", "must be at least 1s")
 	check(c.MaxUnacked >= 0, "max_unacked", "must not be negative")
+	check(c.CSIMaxHeld >= 0, "csi_max_held", "must not be negative")
 	check(c.RateViolations >= 0, "rate_violations", "must not be negative")
 	return errors.Join(errs...)
 }

@@ -39,6 +39,14 @@ func (s *Session) serveStanzas() {
 			}
 			continue
 		}
+		if el.Name.Space == nsCSI {
+			// XEP-0352 nonzas: not counted by stream management.
+			if err := s.handleCSI(el); err != nil {
+				s.fail(err)
+				return
+			}
+			continue
+		}
 		if s.sm.on {
 			// XEP-0198 §4: every stanza received counts, whether it is
 			// routed, answered with an error or refused by a limit.

@@ -21,6 +21,7 @@ type serverMetrics struct {
 	smResumes      *prometheus.CounterVec // result: resumed, failed, timeout
 	smDetached     prometheus.Gauge
 	rateLimited    *prometheus.CounterVec // limit, action
+	csi            *csiMetrics
 }
 
 func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, error) {
@@ -62,12 +63,18 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, err
 		Name: "xmppd_c2s_rate_limited_total",
 		Help: "Rate-limit refusals by limit (stanzas, bytes, ip_concurrent, ip_per_minute) and action (stanza_error, dropped, stream_closed, refused)."},
 		[]string{"limit", "action"})
+	m.csi = newCSIMetrics()
 	bound := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "xmppd_c2s_bound_resources", Help: "Resources in the session directory."},
 		func() float64 { return float64(s.dir.Len()) })
 	for _, c := range []prometheus.Collector{m.connections, m.sessionsActive, m.stanzasIn, m.stanzasOut,
 		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound,
 		m.smEnabled, m.smResumes, m.smDetached, m.rateLimited} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range m.csi.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

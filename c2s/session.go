@@ -341,6 +341,13 @@ func (s *Session) writeLoop(conn net.Conn) {
 	for {
 		select {
 		case st, ok := <-s.out:
+			select {
+			case a := <-s.sm.attach:
+				// A resumption comes first: what the client sends on
+				// the new connection (a CSI state, say) follows it.
+				w.resume(a)
+			default:
+			}
 			if !ok {
 				w.end()
 				return
@@ -360,9 +367,22 @@ type outWriter struct {
 	buf    []byte
 	dead   bool              // a write to conn failed
 	unsent []*stanza.Element // not numbered and not written: rerouted at the end
+	csi    csiHeld           // XEP-0352; see csi.go
+	batch  bool              // writing a batch: send leaves the flush to the caller
 }
 
+// put takes st off the queue: client state indication may hold it (see
+// csi.go), otherwise it is sent.
 func (w *outWriter) put(st *stanza.Element) {
+	if w.csiPut(st) {
+		return
+	}
+	w.send(st)
+}
+
+// send numbers and writes st, or keeps it for rerouting when it cannot be
+// written.
+func (w *outWriter) send(st *stanza.Element) {
 	s := w.s
 	if w.unsent != nil {
 		w.unsent = append(w.unsent, st)
@@ -395,7 +415,7 @@ func (w *outWriter) put(st *stanza.Element) {
 		s.log.Debug("send", "xml", string(w.buf))
 	}
 	_, err := w.bw.Write(w.buf)
-	if err == nil && len(s.out) == 0 {
+	if err == nil && !w.batch && len(s.out) == 0 {
 		err = w.flush()
 	}
 	if err != nil {
@@ -452,18 +472,19 @@ func (w *outWriter) resume(a attach) {
 		w.buf = it.st.AppendXML(w.buf[:0], stanza.NSClient)
 		_, err = w.bw.Write(w.buf)
 	}
-	if err == nil && len(s.out) == 0 {
-		err = w.flush()
-	}
 	if err != nil {
 		w.lost(nil, true)
+		return
 	}
+	w.csiResumed()
+	w.flushIdle()
 }
 
 // end runs when the queue is closed: the stream is finished if it still
 // can be, and what was not delivered is rerouted.
 func (w *outWriter) end() {
 	s := w.s
+	w.csiEnd()
 	items := s.sm.drain()
 	if w.unsent == nil && !w.dead {
 		w.bw.Flush()

@@ -214,6 +214,7 @@ func (s *Session) writeFeatures() error {
 		f.Append(stanza.New(nsBind, "bind"))
 		f.Append(stanza.New(nsSession, "session").Append(stanza.New(nsSession, "optional")))
 		f.Append(smFeature())
+		f.Append(csiFeature())
 		for _, sf := range s.srv.reg.streamFeatures {
 			if el := sf(s); el != nil {
 				f.Append(el)
