@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xmppd/xmppd/notes"
 )
@@ -171,5 +172,28 @@ func TestClientRekeyNotes(t *testing.T) {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusInternalServerError || !strings.Contains(apiErr.Message, "5 users, 9 notes rekeyed") {
 		t.Errorf("failing rekey: err = %v, want a 500 APIError with the counts", err)
+	}
+}
+
+// TestRekeyOutlastsListenerTimeouts runs a rekey longer than the
+// listener's read and write timeouts: the endpoint lifts them, so the
+// client still gets the answer.
+func TestRekeyOutlastsListenerTimeouts(t *testing.T) {
+	n := &fakeNotes{current: "k2", stats: notes.Stats{Users: 1, Rekeyed: 1}, block: make(chan struct{}), started: make(chan struct{})}
+	_, srv := notesServer(t, n)
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ReadTimeout = 50 * time.Millisecond
+	ts.Config.WriteTimeout = 50 * time.Millisecond
+	ts.Start()
+	defer ts.Close()
+	go func() {
+		<-n.started
+		time.Sleep(300 * time.Millisecond) // six times the timeouts
+		close(n.block)
+	}()
+	c := &Client{BaseURL: ts.URL, Token: testToken, HTTP: ts.Client()}
+	resp, err := c.RekeyNotes(context.Background())
+	if err != nil || resp.Rekeyed != 1 {
+		t.Fatalf("rekey longer than the listener timeouts = %+v, %v", resp, err)
 	}
 }
