@@ -57,13 +57,36 @@ func (s *Server) Route(ctx context.Context, sender *Session, st *stanza.Element)
 	}
 }
 
+// senderKey is the context key of the session whose stanza is routed.
+type senderKey struct{}
+
+// withSender notes in ctx the session whose stanza is being routed, so
+// that routing decisions deep in the call tree reach its log.
+func withSender(ctx context.Context, sender *Session) context.Context {
+	if sender == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, senderKey{}, sender)
+}
+
+// routed counts a routing outcome for st and, while the sending session's
+// debug switch is on, logs the decision at Debug on its logger (the live
+// debug trace shows it).
+func (s *Server) routed(ctx context.Context, st *stanza.Element, outcome string) {
+	s.m.routed.WithLabelValues(st.Name.Local, outcome).Inc()
+	if sender, _ := ctx.Value(senderKey{}).(*Session); sender != nil && sender.debugOn() {
+		sender.log.Debug("routed", "stanza", st.Name.Local, "type", st.Get("type"),
+			"id", st.Get("id"), "to", st.Get("to"), "outcome", outcome)
+	}
+}
+
 // bounce answers st with serr, routed to st's sender.
 func (s *Server) bounce(ctx context.Context, st *stanza.Element, serr *StanzaError) {
 	reply := ErrorReply(st, serr, s.domain.String())
 	if reply == nil {
 		return
 	}
-	s.m.routed.WithLabelValues(st.Name.Local, "error").Inc()
+	s.routed(ctx, st, "error")
 	to, err := ParseJID(reply.Get("to"))
 	if err != nil || to.Resourcepart() == "" {
 		return
@@ -74,6 +97,7 @@ func (s *Server) bounce(ctx context.Context, st *stanza.Element, serr *StanzaErr
 }
 
 func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.Element, to jid.JID) {
+	ctx = withSender(ctx, sender)
 	if to.Domainpart() == "" {
 		// No 'to': the message is for the sender's own account.
 		to = sender.jid.Bare()
@@ -104,7 +128,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 			}
 			inHooks()
 			if r.Send(msg) == nil {
-				s.m.routed.WithLabelValues("message", "delivered").Inc()
+				s.routed(ctx, msg, "delivered")
 				s.messageDelivered(ctx, msg, to, []Resource{r})
 				return
 			}
@@ -115,7 +139,7 @@ func (s *Server) routeMessage(ctx context.Context, sender *Session, msg *stanza.
 		case "groupchat":
 			s.bounce(ctx, msg, ServiceUnavailable(""))
 		case "headline":
-			s.m.routed.WithLabelValues("message", "dropped").Inc()
+			s.routed(ctx, msg, "dropped")
 		default: // chat, normal: as if sent to the bare JID
 			s.messageDelivered(ctx, msg, to, s.routeToBare(ctx, sender, msg, to.Bare(), inHooks))
 		}
@@ -193,7 +217,7 @@ func (s *Server) routeToBare(ctx context.Context, sender *Session, msg *stanza.E
 		if delivered == nil {
 			outcome = "dropped"
 		}
-		s.m.routed.WithLabelValues("message", outcome).Inc()
+		s.routed(ctx, msg, outcome)
 		return delivered
 	}
 	// Try the highest priority first; if every resource of that priority
@@ -224,7 +248,7 @@ func (s *Server) routeToBare(ctx context.Context, sender *Session, msg *stanza.E
 			}
 		}
 		if delivered != nil {
-			s.m.routed.WithLabelValues("message", "delivered").Inc()
+			s.routed(ctx, msg, "delivered")
 			return delivered
 		}
 	}
@@ -241,7 +265,7 @@ func (s *Server) routeToBare(ctx context.Context, sender *Session, msg *stanza.E
 // refused answers a message or IQ request that an InboundFilter stopped
 // with service-unavailable (XEP-0016 §2.13); anything else is dropped.
 func (s *Server) refused(ctx context.Context, st *stanza.Element) {
-	s.m.routed.WithLabelValues(st.Name.Local, "refused").Inc()
+	s.routed(ctx, st, "refused")
 	switch t := st.Get("type"); {
 	case st.Name.Local == "message" && t != "error",
 		st.Name.Local == "iq" && (t == "get" || t == "set"):
@@ -270,7 +294,7 @@ func (s *Server) undeliverable(ctx context.Context, msg *stanza.Element, to jid.
 		s.bounce(ctx, msg, AsStanzaError(err))
 		return
 	}
-	s.m.routed.WithLabelValues("message", "offline").Inc()
+	s.routed(ctx, msg, "offline")
 }
 
 func (s *Server) toDomain(ctx context.Context, sender *Session, st *stanza.Element, to jid.JID) {
@@ -281,6 +305,7 @@ func (s *Server) toDomain(ctx context.Context, sender *Session, st *stanza.Eleme
 }
 
 func (s *Server) routePresence(ctx context.Context, sender *Session, p *stanza.Element, to jid.JID) {
+	ctx = withSender(ctx, sender)
 	switch s.classify(to) {
 	case toServer:
 		return // directed presence to the server: nothing to do
@@ -312,10 +337,11 @@ func (s *Server) routePresence(ctx context.Context, sender *Session, p *stanza.E
 	if !delivered {
 		outcome = "dropped" // presence to no one is silently ignored
 	}
-	s.m.routed.WithLabelValues("presence", outcome).Inc()
+	s.routed(ctx, p, outcome)
 }
 
 func (s *Server) routeIQ(ctx context.Context, sender *Session, iq *stanza.Element, to jid.JID) {
+	ctx = withSender(ctx, sender)
 	typ := iq.Get("type")
 	request := typ == "get" || typ == "set"
 	var scope Scope
@@ -344,7 +370,7 @@ func (s *Server) routeIQ(ctx context.Context, sender *Session, iq *stanza.Elemen
 			return
 		}
 		if r != nil && r.Send(iq) == nil {
-			s.m.routed.WithLabelValues("iq", "delivered").Inc()
+			s.routed(ctx, iq, "delivered")
 			return
 		}
 		if request { // RFC 6121 §8.5.3.2.3

@@ -338,6 +338,37 @@ func (s *Server) debugUntil(full jid.JID) time.Time {
 	return b
 }
 
+// DebugUntil reports until when the debug switch covers target: for a
+// full JID, its own switch or its account's; for a bare JID, the
+// account's switch or that of any of its resources. Zero when off or
+// expired, or when target does not parse.
+func (s *Server) DebugUntil(target string) time.Time {
+	j, err := ParseJID(target)
+	if err != nil {
+		return time.Time{}
+	}
+	if j.Resourcepart() != "" {
+		u := s.debugUntil(j)
+		if u.Before(time.Now()) {
+			return time.Time{}
+		}
+		return u
+	}
+	bare := j.String()
+	var until time.Time
+	s.debugMu.RLock()
+	for k, t := range s.debug {
+		if (k == bare || strings.HasPrefix(k, bare+"/")) && t.After(until) {
+			until = t
+		}
+	}
+	s.debugMu.RUnlock()
+	if until.Before(time.Now()) {
+		return time.Time{}
+	}
+	return until
+}
+
 func (s *Server) nextID() string {
 	return fmt.Sprintf("%x-%x", s.started.UnixNano()&0xffffffff, s.idSeq.Add(1))
 }
