@@ -146,6 +146,7 @@ type Registry struct {
 	onBound        []SessionHook
 	onAvailable    []SessionHook
 	onClosed       []SessionHook
+	accountRemoved []AccountHook
 	undeliverable  UndeliverableHandler
 	domains        map[string]domainEntry
 	frozen         bool
@@ -267,6 +268,19 @@ func (r *Registry) OnAvailable(h SessionHook) { r.mustOpen(); r.onAvailable = ap
 // OnClosed runs h when a bound session ends, after it left the directory
 // and before its unsent stanzas are rerouted.
 func (r *Registry) OnClosed(h SessionHook) { r.mustOpen(); r.onClosed = append(r.onClosed, h) }
+
+// An AccountHook runs for an account (a normalised bare JID) removed
+// in-band (XEP-0077 §3.2).
+type AccountHook func(ctx context.Context, bare string)
+
+// OnAccountRemoved runs h after an account was removed in-band, once its
+// credentials are gone and every session it had has finished closing
+// (close hooks included), so h can delete what features stored for it.
+// It runs in a goroutine of its own, not in a session's.
+func (r *Registry) OnAccountRemoved(h AccountHook) {
+	r.mustOpen()
+	r.accountRemoved = append(r.accountRemoved, h)
+}
 
 // OnUndeliverable sets the handler for messages to store offline. Only one
 // may be set.

@@ -76,7 +76,7 @@ func (s *Server) accountRegistration(ctx context.Context, iq *IQ) (*stanza.Eleme
 				return nil, err
 			}
 			iq.Session.log.Info("account removed in-band")
-			iq.Session.closeWith(&streamError{cond: streamNotAuthorized, text: "account removed"})
+			s.accountRemoved(iq.From.Bare().String())
 			return nil, nil
 		}
 		name, pass := iq.Payload.ChildText(nsIQRegister, "username"), iq.Payload.ChildText(nsIQRegister, "password")
