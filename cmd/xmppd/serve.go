@@ -158,6 +158,10 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 	if err != nil {
 		return err
 	}
+	removals, err := newAccountRemoval(cfg, backend, accounts, rosters, privacyLists, log)
+	if err != nil {
+		return err
+	}
 	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
 		Log:      log,
 		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
@@ -165,7 +169,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
 		TLS:      tlsCerts.TLSConfig(),
-		Features: append([]c2s.Feature{rosters, privacyLists, offlineMsgs, rooms}, extras...),
+		Features: append([]c2s.Feature{rosters, privacyLists, offlineMsgs, rooms, removals}, extras...),
 		Version:  ver,
 		Advertise: func(user jid.JID, feature string) bool {
 			return advertise(toggleSet, user, feature)
@@ -174,11 +178,12 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 	if err != nil {
 		return err
 	}
+	removals.srv = srv
 	api, err := admin.New(admin.Options{
 		Domain:   cfg.Domain,
 		Token:    token,
 		Tokens:   tokens,
-		Accounts: accounts,
+		Accounts: removingAccounts{accounts, removals},
 		Sessions: sessions{srv},
 		Rosters:  rosterView{rosters},
 		Router:   router{srv},

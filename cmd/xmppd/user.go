@@ -15,7 +15,6 @@ import (
 
 	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/auth"
-	"github.com/xmppd/xmppd/offline"
 	"github.com/xmppd/xmppd/storage"
 )
 
@@ -137,7 +136,12 @@ func (c *cli) userStore(ctx context.Context, cfg Config) (userStore, func(), err
 		return nil, nil, err
 	}
 	acc := auth.NewAccounts(backend.KV(), cfg.Domain, cfg.Auth)
-	return directUsers{acc: acc, domain: cfg.Domain, queues: backend.Queues()}, func() { backend.Close() }, nil
+	rm, err := storeRemoval(cfg, backend, acc)
+	if err != nil {
+		backend.Close()
+		return nil, nil, err
+	}
+	return directUsers{acc: acc, domain: cfg.Domain, removal: rm}, func() { backend.Close() }, nil
 }
 
 // openDirect opens the store for a command that found no admin API at
@@ -222,9 +226,9 @@ func readPassword(in io.Reader, errOut io.Writer, jid string) (string, error) {
 // directUsers serves the user commands from the store itself, with the
 // same messages as the admin API.
 type directUsers struct {
-	acc    *auth.Accounts
-	domain string
-	queues storage.Queues // offline messages, cleared with the account
+	acc     *auth.Accounts
+	domain  string
+	removal *accountRemoval // deletes the account with all its data
 }
 
 var _ admin.Accounts = (*auth.Accounts)(nil)
@@ -238,10 +242,8 @@ func (d directUsers) SetPassword(ctx context.Context, jid, password string) erro
 }
 
 func (d directUsers) DeleteUser(ctx context.Context, jid string) error {
-	if err := d.acc.Delete(ctx, jid); err != nil {
-		return d.explain(jid, err)
-	}
-	return offline.ClearQueue(ctx, d.queues, jid)
+	local, _, _ := strings.Cut(jid, "@")
+	return d.explain(jid, d.removal.Delete(ctx, local))
 }
 
 func (d directUsers) ListUsers(ctx context.Context) ([]string, error) {
