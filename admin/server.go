@@ -60,7 +60,7 @@ type Pinger interface {
 
 // Options are the dependencies of a Server. Domain (a prepared domainpart,
 // as JIDs are compared against it), Token and Accounts are required; a nil
-// Sessions, Rosters, Router, Toggles or Notes answers its endpoints with 503, a
+// Sessions, Rosters, Router, Toggles, Trace or Notes answers its endpoints with 503, a
 // nil Ready reports ready, a nil Gatherer serves no /metrics, a nil Tokens
 // knows the built-in Token only (named tokens then live in memory).
 type Options struct {
@@ -73,6 +73,8 @@ type Options struct {
 	Rosters  Rosters
 	Router   Router
 	Toggles  Toggles
+	// Trace serves the live debug trace (GET /api/v1/debug/{jid}/stream).
+	Trace DebugTrace
 	// Notes rekeys the roster notes (POST /api/v1/notes/rekey).
 	Notes    Notes
 	Ready    Pinger
@@ -142,7 +144,7 @@ func New(opts Options) (*Server, error) {
 		"/api/v1/sessions":                    {"GET": read(s.listSessions)},
 		"/api/v1/sessions/{jid...}":           {"GET": read(s.userSessions), "DELETE": admin(s.kick)},
 		"/api/v1/sessions/debug":              {"PUT": admin(s.debugOn), "DELETE": admin(s.debugOff)},
-		"/api/v1/debug/{jid...}":              {"PUT": admin(s.debugPathOn), "DELETE": admin(s.debugPathOff)},
+		"/api/v1/debug/{jid...}":              {"GET": admin(s.debugGet), "PUT": admin(s.debugPathOn), "DELETE": admin(s.debugPathOff)},
 		"/api/v1/tokens":                      {"GET": admin(s.listTokens), "POST": admin(s.addToken)},
 		"/api/v1/tokens/{name}":               {"DELETE": admin(s.revokeToken)},
 		"/api/v1/toggles":                     {"GET": read(s.listToggles)},

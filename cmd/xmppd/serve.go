@@ -21,6 +21,7 @@ import (
 	"github.com/xmppd/xmppd/certs"
 	"github.com/xmppd/xmppd/crdt"
 	"github.com/xmppd/xmppd/crdtstore"
+	"github.com/xmppd/xmppd/debugtrace"
 	"github.com/xmppd/xmppd/metrics"
 	"github.com/xmppd/xmppd/metrics/graphite"
 	"github.com/xmppd/xmppd/muc"
@@ -85,6 +86,10 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		return err
 	}
 	toggleSet, err := toggles.New(cfg.Toggles, reg)
+	if err != nil {
+		return err
+	}
+	traceHub, err := debugtrace.New(reg)
 	if err != nil {
 		return err
 	}
@@ -164,7 +169,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 	}
 	srv, err := c2s.NewServer(cfg.C2S, c2s.Options{
 		Log:      log,
-		DebugLog: slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		DebugLog: traceHub.Handler(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:  reg,
 		Accounts: accounts,
 		Throttle: auth.NewThrottle(perMinute, time.Now),
@@ -188,6 +193,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Rosters:  rosterView{rosters},
 		Router:   router{srv},
 		Toggles:  toggleCtl,
+		Trace:    debugTrace{hub: traceHub, srv: srv},
 		Notes:    noteRekeyer{keys: noteKeys, notes: rosters, log: noteLog},
 		Ready:    backend,
 		Gatherer: reg,
