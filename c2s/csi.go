@@ -119,6 +119,8 @@ func (h *csiHeld) take() []*stanza.Element {
 			out = append(out, st)
 		}
 	}
+	clear(h.order) // the backing arrays are reused: let go of what they held
+	clear(h.keys)
 	h.order, h.keys = h.order[:0], h.keys[:0]
 	clear(h.index)
 	return out
