@@ -24,6 +24,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,13 +70,15 @@ func (c Config) Validate() error {
 
 // state is one immutable snapshot of the configuration.
 type state struct {
-	toggles map[string]Toggle
-	users   map[string]map[string]bool // toggle → normalised bare JIDs
+	toggles    map[string]Toggle
+	users      map[string]map[string]bool // toggle → normalised bare JIDs
+	overridden map[string]bool            // set by Override since the last Update
 }
 
 // A Set evaluates toggles. It is safe for concurrent use.
 type Set struct {
 	cur   atomic.Pointer[state]
+	mu    sync.Mutex // serialises Update and Override; evaluation does not take it
 	evals *prometheus.CounterVec
 }
 
@@ -94,22 +97,51 @@ func New(cfg Config, reg prometheus.Registerer) (*Set, error) {
 	return s, nil
 }
 
-// Update validates cfg and puts it in force for every later evaluation;
-// on error the previous configuration stays.
+// Update validates cfg and puts it in force for every later evaluation,
+// replacing every override; on error the previous configuration stays.
 func (s *Set) Update(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	st := &state{toggles: maps.Clone(cfg), users: map[string]map[string]bool{}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur.Store(newState(cfg, nil))
+	return nil
+}
+
+// Override puts t in force for toggle name, leaving the others as they
+// are, until the next Update (a reload of the configuration file): a
+// runtime change an operator makes through the API. On error nothing
+// changes.
+func (s *Set) Override(name string, t Toggle) error {
+	if err := (Config{name: t}).Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	cfg := maps.Clone(old.toggles)
+	cfg[name] = t
+	over := maps.Clone(old.overridden)
+	over[name] = true
+	s.cur.Store(newState(cfg, over))
+	return nil
+}
+
+// newState builds a snapshot of a validated cfg.
+func newState(cfg Config, overridden map[string]bool) *state {
+	if overridden == nil {
+		overridden = map[string]bool{}
+	}
+	st := &state{toggles: maps.Clone(cfg), users: map[string]map[string]bool{}, overridden: overridden}
 	for name, t := range cfg {
 		set := map[string]bool{}
 		for _, u := range t.Users {
-			set[jid.MustParse(u).String()] = true // validated above
+			set[jid.MustParse(u).String()] = true // validated by the caller
 		}
 		st.users[name] = set
 	}
-	s.cur.Store(st)
-	return nil
+	return st
 }
 
 // Enabled reports whether toggle name is on for the user bareJID (a bare
@@ -142,6 +174,18 @@ func (s *Set) eval(name, user string) bool {
 	return st.users[name][bare] || Bucket(name, bare) < t.Percent
 }
 
+// Allows reports whether the behaviour behind toggle name is on for the
+// user bareJID when the behaviour is on by default: on unless the
+// configuration names the toggle and it is off for the user. Features
+// that existed before their toggle use it, so that nothing changes until
+// an operator configures one.
+func (s *Set) Allows(name, bareJID string) bool {
+	if !s.Configured(name) {
+		return true
+	}
+	return s.Enabled(name, bareJID)
+}
+
 // Configured reports whether the configuration in force names toggle
 // name, so that a feature can keep its default when the operator has not
 // set a toggle for it. It is not an evaluation and is not counted.
@@ -160,10 +204,12 @@ func Bucket(name, bare string) int {
 	return int(h.Sum64() % 100)
 }
 
-// Info is a toggle as listed for operators.
+// Info is a toggle as listed for operators. Overridden says it was set
+// at runtime (Override) and differs from the file until the next reload.
 type Info struct {
 	Name string `json:"name"`
 	Toggle
+	Overridden bool `json:"overridden,omitempty"`
 }
 
 // List returns the toggles in force, sorted by name.
@@ -171,7 +217,55 @@ func (s *Set) List() []Info {
 	st := s.cur.Load()
 	out := make([]Info, 0, len(st.toggles))
 	for _, name := range slices.Sorted(maps.Keys(st.toggles)) {
-		out = append(out, Info{Name: name, Toggle: st.toggles[name]})
+		out = append(out, Info{Name: name, Toggle: st.toggles[name], Overridden: st.overridden[name]})
+	}
+	return out
+}
+
+// A Gate is a toggle the server consults, and what it gates.
+type Gate struct {
+	Name  string `json:"name"`
+	Gates string `json:"gates"`
+}
+
+// A Feature is a toggle with its state, as GET /api/v1/features lists it.
+type Feature struct {
+	Info
+	// Gates says what the server does with the toggle; empty for a
+	// toggle in the configuration that nothing consults.
+	Gates string `json:"gates,omitempty"`
+	// Configured is false for a gate the configuration does not name:
+	// its behaviour is on for everyone (Allows).
+	Configured bool `json:"configured"`
+	// State sums it up: "everyone", "rollout" (some users) or "nobody".
+	State string `json:"state"`
+}
+
+// Features lists the gates and every configured toggle, sorted by name.
+func (s *Set) Features(gates []Gate) []Feature {
+	doc := map[string]string{}
+	for _, g := range gates {
+		doc[g.Name] = g.Gates
+	}
+	byName := map[string]Feature{}
+	for _, g := range gates {
+		byName[g.Name] = Feature{Info: Info{Name: g.Name, Toggle: Toggle{Enabled: true}}, Gates: g.Gates, State: "everyone"}
+	}
+	for _, in := range s.List() {
+		f := Feature{Info: in, Gates: doc[in.Name], Configured: true}
+		switch {
+		case in.Enabled || in.Percent == 100:
+			f.State = "everyone"
+		case len(in.Users) > 0 || in.Percent > 0:
+			f.State = "rollout"
+		default:
+			f.State = "nobody"
+		}
+		byName[in.Name] = f
+	}
+	out := make([]Feature, 0, len(byName))
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		out = append(out, byName[name])
 	}
 	return out
 }

@@ -123,3 +123,67 @@ func TestMetricNames(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestOverrideUntilReload(t *testing.T) {
+	s := newSet(t, Config{"a": {Percent: 0}, "b": {Enabled: true}})
+	const u = "alice@example.net"
+	if err := s.Override("a", Toggle{Users: []string{u}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Override("c", Toggle{Percent: 101}); err == nil {
+		t.Error("an invalid override was accepted")
+	}
+	if err := s.Override("Bad-Name", Toggle{}); err == nil {
+		t.Error("an invalid name was accepted")
+	}
+	if !s.Enabled("a", u) || s.Enabled("a", "bob@example.net") || !s.Enabled("b", u) {
+		t.Error("override not in force, or others changed")
+	}
+	got := s.List()
+	if len(got) != 2 || !got[0].Overridden || got[1].Overridden {
+		t.Errorf("List = %+v, want a overridden, b not", got)
+	}
+	if err := s.Update(Config{"a": {}}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Enabled("a", u) || s.List()[0].Overridden {
+		t.Error("the override survived a reload")
+	}
+}
+
+func TestAllowsAndFeatures(t *testing.T) {
+	s := newSet(t, Config{
+		"off":     {},
+		"some":    {Percent: 30},
+		"all":     {Percent: 100},
+		"unknown": {Users: []string{"alice@example.net"}},
+	})
+	gates := []Gate{{"off", "x"}, {"some", "y"}, {"all", "z"}, {"default_on", "w"}}
+	for _, tc := range []struct {
+		name  string
+		allow bool // for a user
+		state string
+		conf  bool
+	}{
+		{"off", false, "nobody", true},
+		{"all", true, "everyone", true},
+		{"default_on", true, "everyone", false},
+		{"unknown", true, "rollout", true},
+	} {
+		if got := s.Allows(tc.name, "alice@example.net"); got != tc.allow {
+			t.Errorf("Allows(%s) = %v, want %v", tc.name, got, tc.allow)
+		}
+		var f *Feature
+		for _, x := range s.Features(gates) {
+			if x.Name == tc.name {
+				f = &x
+			}
+		}
+		if f == nil || f.State != tc.state || f.Configured != tc.conf {
+			t.Errorf("feature %s = %+v, want state %s configured %v", tc.name, f, tc.state, tc.conf)
+		}
+	}
+	if fs := s.Features(gates); len(fs) != 5 || fs[0].Name != "all" || fs[1].Gates != "w" || fs[4].Gates != "" {
+		t.Errorf("Features = %+v", fs)
+	}
+}
