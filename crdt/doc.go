@@ -79,6 +79,16 @@
 // operations with their exact causal context, and only operations that
 // every reader has had time to see are folded.
 //
+// # Deltas
+//
+// Delta cuts the document that some logged operations stand for out of a
+// Doc (a Writer from Recording names the operations one change made).
+// Merged into any copy, a delta has the effect of making those operations
+// there, so a store can write a change as a small sibling of its own
+// instead of rewriting the document (delta.go says when that is safe
+// under compaction). Merge and Load cost the smaller side's size when it
+// is such a delta.
+//
 // # Encoding
 //
 // Encode writes a versioned binary framing of our own rather than protobuf:
@@ -222,7 +232,11 @@ func (d *Doc) stamp(w *Writer) OpID {
 		ts = m + 1
 		_ = w.clock.Observe(ts) // keep the clock ahead of w's own ops if it accepts
 	}
-	return OpID{TS: ts, Writer: w.id}
+	id := OpID{TS: ts, Writer: w.id}
+	if w.stamped != nil {
+		*w.stamped = append(*w.stamped, id)
+	}
+	return id
 }
 
 // Has reports whether key is present.

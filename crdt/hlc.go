@@ -153,8 +153,9 @@ func (a OpID) String() string { return fmt.Sprintf("%s@%d", a.Writer, uint64(a.T
 // name) and used by one process at a time; a node must not hand the same ID
 // to two clocks. A Writer is safe for concurrent use; a Doc is not.
 type Writer struct {
-	id    string
-	clock *HLC
+	id      string
+	clock   *HLC
+	stamped *[]OpID // non-nil for a writer from Recording
 }
 
 // NewWriter returns a writer with the given ID and clock.

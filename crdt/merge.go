@@ -1,6 +1,10 @@
 package crdt
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
 
 // Merge joins other into d: afterwards d holds every operation either held,
 // each entry live in both, or live in one and unseen by the other, and the
@@ -16,9 +20,25 @@ func (d *Doc) Merge(other *Doc) {
 		return
 	}
 	// Entries of d that other has seen and not kept were superseded there.
-	for dot := range d.where {
-		if other.seen(dot) && !other.live(dot) {
-			d.kill(dot)
+	if len(other.vv) == 0 {
+		// other's causal context is just its log and superseded dots (a
+		// delta, say): look those up, so that merging a small document
+		// into a large one costs the small one's size.
+		for dot := range other.removed {
+			if _, ok := d.where[dot]; ok && !other.live(dot) {
+				d.kill(dot)
+			}
+		}
+		for dot := range other.log {
+			if _, ok := d.where[dot]; ok && !other.live(dot) {
+				d.kill(dot)
+			}
+		}
+	} else {
+		for dot := range d.where {
+			if other.seen(dot) && !other.live(dot) {
+				d.kill(dot)
+			}
 		}
 	}
 	var keep []entry
@@ -43,16 +63,24 @@ func (d *Doc) Merge(other *Doc) {
 	}
 	d.docFields = keep
 
+	raised := false
 	for w, ts := range other.vv {
 		if ts > d.vv[w] {
 			d.vv[w] = ts
+			raised = true
 		}
 	}
+	// What the (joined) version vector covers is dropped: the snapshot
+	// holds its effect. Only a raised vector can cover more of d's own.
 	for dot := range other.removed {
-		d.removed[dot] = struct{}{}
+		if !d.covered(dot) {
+			d.removed[dot] = struct{}{}
+		}
 	}
 	for id, o := range other.log {
-		d.log[id] = o
+		if !d.covered(id) {
+			d.log[id] = o
+		}
 	}
 	for w, ts := range other.wmax {
 		if ts > d.wmax[w] {
@@ -60,7 +88,9 @@ func (d *Doc) Merge(other *Doc) {
 		}
 	}
 	d.maxTS = max(d.maxTS, other.maxTS)
-	d.prune()
+	if raised {
+		d.prune()
+	}
 }
 
 // prune drops logged ops and superseded dots that the version vector
@@ -91,9 +121,18 @@ func Merge(docs ...*Doc) *Doc {
 // a read-modify-write. No siblings give an empty document. A sibling that
 // does not decode is an error naming its position; the caller decides
 // whether to fail or to drop it.
+//
+// The largest sibling is decoded first and the others merged into it, so
+// that small siblings (deltas) cost their own size, not the document's.
 func Load(siblings [][]byte) (*Doc, error) {
+	order := make([]int, len(siblings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(siblings[b]), len(siblings[a])) })
 	var out *Doc
-	for i, b := range siblings {
+	for _, i := range order {
+		b := siblings[i]
 		x, err := Decode(b)
 		if err != nil {
 			return nil, fmt.Errorf("crdt: sibling %d of %d: %w", i+1, len(siblings), err)

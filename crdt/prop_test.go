@@ -76,10 +76,11 @@ func specDump(all map[OpID]*op, k knowledge) string {
 }
 
 type replica struct {
-	time *fakeTime
-	w    *Writer
-	doc  *Doc
-	know knowledge
+	time   *fakeTime
+	w      *Writer
+	doc    *Doc
+	know   knowledge
+	recent []OpID // ops made here, for deltas
 }
 
 type sibling struct {
@@ -114,6 +115,30 @@ func (w *world) check(t *rapid.T, r *replica, step string) {
 	}
 }
 
+// safeCutoff lowers cutoff so that compacting a document that has heard of
+// know keeps the per-writer order assumption (package comment): no writer's
+// version vector may rise to or past one of its operations the document
+// has not heard of. Documents built from whole siblings always hold a
+// prefix of each writer's operations and are never limited; one that
+// merged a delta without the writer's earlier operations is, until those
+// arrive — in a store, CompactPolicy.MinAge plays this part.
+func (w *world) safeCutoff(know knowledge, cutoff Timestamp) Timestamp {
+	gap := map[string]Timestamp{} // oldest unheard op per writer
+	for id := range w.all {
+		if !know[id] {
+			if g, ok := gap[id.Writer]; !ok || id.TS < g {
+				gap[id.Writer] = id.TS
+			}
+		}
+	}
+	for id := range know {
+		if g, ok := gap[id.Writer]; ok && id.TS > g && id.TS <= cutoff {
+			cutoff = id.TS - 1
+		}
+	}
+	return cutoff
+}
+
 // runWorld plays a random history, checking every replica against the
 // model after every step.
 func runWorld(t *rapid.T) *world {
@@ -133,8 +158,9 @@ func runWorld(t *rapid.T) *world {
 	for range steps {
 		r := rapid.SampledFrom(w.replicas).Draw(t, "replica")
 		r.time.Add(time.Duration(rapid.IntRange(0, 1).Draw(t, "tick")) * time.Millisecond)
-		switch action := rapid.IntRange(0, 9).Draw(t, "action"); action {
+		switch action := rapid.IntRange(0, 10).Draw(t, "action"); action {
 		case 0, 1, 2, 3:
+			pre := r.doc.Clone()
 			key := rapid.SampledFrom(propKeys).Draw(t, "key")
 			field := rapid.SampledFrom(propFields).Draw(t, "field")
 			value := []byte(fmt.Sprint(rapid.IntRange(0, 9).Draw(t, "value")))
@@ -159,6 +185,42 @@ func runWorld(t *rapid.T) *world {
 			w.all[id] = o
 			r.know[id] = true
 			w.check(t, r, "op")
+			// Merging the op's delta into the document it was made on
+			// is making the op there.
+			delta, err := r.doc.Delta(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaDelta := pre.Clone()
+			viaDelta.Merge(decodeOrFail(t, delta.Encode()))
+			if !bytes.Equal(viaDelta.Encode(), r.doc.Encode()) {
+				t.Fatalf("base ⊔ delta(%v) = %q, the op made %q", id, dump(viaDelta), dump(r.doc))
+			}
+			r.recent = append(r.recent, id)
+		case 10:
+			// Publish the delta of some of the replica's recent ops as a
+			// sibling of its own, as crdtstore.Append does.
+			var ids []OpID
+			for _, id := range r.recent {
+				if _, ok := r.doc.log[id]; ok && rapid.Bool().Draw(t, "in delta") {
+					ids = append(ids, id)
+				}
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			delta, err := r.doc.Delta(ids...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			know := knowledge{}
+			for _, id := range ids {
+				know[id] = true
+			}
+			if got, want := dump(delta), specDump(w.all, know); got != want {
+				t.Fatalf("delta of %v:\n got  %q\n want %q", ids, got, want)
+			}
+			w.pool = append(w.pool, sibling{enc: delta.Encode(), know: know})
 		case 4, 5:
 			w.pool = append(w.pool, sibling{enc: r.doc.Encode(), know: maps.Clone(r.know)})
 		case 6, 7:
@@ -177,7 +239,7 @@ func runWorld(t *rapid.T) *world {
 		case 9:
 			max := uint64(r.doc.MaxTimestamp())
 			cutoff := Timestamp(rapid.Uint64Range(0, max+1).Draw(t, "cutoff"))
-			r.doc.CompactBefore(cutoff)
+			r.doc.CompactBefore(w.safeCutoff(r.know, cutoff))
 			w.check(t, r, "compaction")
 		}
 	}
@@ -195,12 +257,9 @@ func TestPropConvergence(t *testing.T) {
 		want := specDump(w.all, union)
 		var finals [][]byte
 		for _, r := range w.replicas {
-			var sources [][]byte
-			for _, s := range w.pool {
-				sources = append(sources, s.enc)
-			}
+			sources := slices.Clone(w.pool)
 			for _, o := range w.replicas {
-				sources = append(sources, o.doc.Encode())
+				sources = append(sources, sibling{enc: o.doc.Encode(), know: o.know})
 			}
 			idx := make([]int, len(sources))
 			for i := range idx {
@@ -208,12 +267,13 @@ func TestPropConvergence(t *testing.T) {
 			}
 			order := rapid.Permutation(idx).Draw(t, "order")
 			d := r.doc.Clone()
+			know := maps.Clone(r.know)
 			for _, i := range order {
-				b := sources[i]
 				if rapid.Bool().Draw(t, "compact") {
-					d.CompactBefore(d.MaxTimestamp())
+					d.CompactBefore(w.safeCutoff(know, d.MaxTimestamp()))
 				}
-				d.Merge(decodeOrFail(t, b))
+				d.Merge(decodeOrFail(t, sources[i].enc))
+				maps.Copy(know, sources[i].know)
 			}
 			if got := dump(d); got != want {
 				t.Fatalf("replica %s converged to %q, want %q", r.w.ID(), got, want)
