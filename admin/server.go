@@ -60,7 +60,8 @@ type Pinger interface {
 
 // Options are the dependencies of a Server. Domain (a prepared domainpart,
 // as JIDs are compared against it), Token and Accounts are required; a nil
-// Sessions, Rosters, Router, Toggles, Trace or Notes answers its endpoints with 503, a
+// Sessions, Rosters, Router, Toggles, Features, Trace or Notes
+// answers its endpoints with 503, a
 // nil Ready reports ready, a nil Gatherer serves no /metrics, a nil Tokens
 // knows the built-in Token only (named tokens then live in memory).
 type Options struct {
@@ -73,6 +74,8 @@ type Options struct {
 	Rosters  Rosters
 	Router   Router
 	Toggles  Toggles
+	// Features are the toggles by name at runtime (/api/v1/features).
+	Features Features
 	// Trace serves the live debug trace (GET /api/v1/debug/{jid}/stream).
 	Trace DebugTrace
 	// Notes rekeys the roster notes (POST /api/v1/notes/rekey).
@@ -149,6 +152,8 @@ func New(opts Options) (*Server, error) {
 		"/api/v1/tokens/{name}":               {"DELETE": admin(s.revokeToken)},
 		"/api/v1/toggles":                     {"GET": read(s.listToggles)},
 		"/api/v1/toggles/reload":              {"POST": admin(s.reloadToggles)},
+		"/api/v1/features":                    {"GET": read(s.listFeatures)},
+		"/api/v1/features/{name}":             {"PUT": admin(s.setFeature)},
 		"/api/v1/notes/rekey":                 {"POST": admin(s.rekeyNotes)},
 	} {
 		api.Handle(pattern, m)

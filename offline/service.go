@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/storage"
@@ -58,6 +59,11 @@ type Options struct {
 	Config Config
 	// Now returns the current time (time.Now when nil); tests set it.
 	Now func() time.Time
+	// Allow, when set, says whether messages to the user (a bare JID)
+	// may be stored: the offline_storage toggle. A message it refuses
+	// bounces with service-unavailable, as RFC 6121 §8.5.2.1.1 asks of a
+	// server that does not store. Nil stores for everyone.
+	Allow func(user jid.JID) bool
 }
 
 // A Service is the offline-message feature: register it with the c2s
@@ -70,6 +76,7 @@ type Service struct {
 	log    *slog.Logger
 	m      *offlineMetrics
 	now    func() time.Time
+	allow  func(user jid.JID) bool // nil: everyone
 	locks  userLocks
 	// dir is the server's session directory, learned from the first
 	// session that becomes available (features are built before the
@@ -109,6 +116,7 @@ func New(opts Options) (*Service, error) {
 		log:         log.With("feature", "offline"),
 		m:           m,
 		now:         now,
+		allow:       opts.Allow,
 		deliverable: c2s.NewSlot[bool](),
 	}
 	s.locks.init()

@@ -98,6 +98,10 @@ func (s *Service) store(ctx context.Context, to jid.JID, msg *stanza.Element) er
 		s.m.rejected.WithLabelValues(reason).Inc()
 		return c2s.ServiceUnavailable("")
 	}
+	if s.allow != nil && !s.allow(to.Bare()) {
+		s.m.rejected.WithLabelValues("toggle").Inc()
+		return c2s.ServiceUnavailable("")
+	}
 	bare := to.Bare().String()
 	data := encode(s.stamped(msg, s.now()))
 	_, err := s.q.Push(ctx, key(bare), data, s.limit)

@@ -120,10 +120,11 @@ func (s *Set) Override(name string, t Toggle) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur.Load()
-	cfg := maps.Clone(old.toggles)
+	cfg := Config{name: t}
+	maps.Copy(cfg, old.toggles)
 	cfg[name] = t
-	over := maps.Clone(old.overridden)
-	over[name] = true
+	over := map[string]bool{name: true}
+	maps.Copy(over, old.overridden)
 	s.cur.Store(newState(cfg, over))
 	return nil
 }

@@ -151,6 +151,16 @@ func TestOverrideUntilReload(t *testing.T) {
 	}
 }
 
+func TestOverrideWithoutConfig(t *testing.T) {
+	s := newSet(t, nil)
+	if err := s.Override("a", Toggle{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Enabled("a", "alice@example.net") {
+		t.Error("override of an empty configuration not in force")
+	}
+}
+
 func TestAllowsAndFeatures(t *testing.T) {
 	s := newSet(t, Config{
 		"off":     {},

@@ -155,6 +155,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Metrics: reg,
 		Log:     log,
 		Config:  cfg.Offline,
+		Allow: func(user jid.JID) bool {
+			return toggleSet.Allows(toggleOfflineStore, user.String())
+		},
 	})
 	if err != nil {
 		return err
@@ -193,6 +196,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Rosters:  rosterView{rosters},
 		Router:   router{srv},
 		Toggles:  toggleCtl,
+		Features: features{toggleSet},
 		Trace:    debugTrace{hub: traceHub, srv: srv},
 		Notes:    noteRekeyer{keys: noteKeys, notes: rosters, log: noteLog},
 		Ready:    backend,

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/xmppd/xmppd/toggles"
+)
+
+// Toggles the server consults. Each gates a behaviour that is on for
+// everyone until the configuration (or PUT /api/v1/features/NAME) names
+// the toggle (toggles.Set.Allows); docs/config.md lists them.
+const (
+	toggleRosterNotes  = "roster_notes"
+	toggleOfflineStore = "offline_storage"
+)
+
+// gates are the toggles above with what they gate, for
+// GET /api/v1/features.
+var gates = []toggles.Gate{
+	{Name: toggleRosterNotes, Gates: "disco#info tells the user about roster notes (urn:xmppd:roster-notes:0); per user"},
+	{Name: toggleOfflineStore, Gates: "messages to the user while offline are stored (XEP-0160); when off they bounce with service-unavailable; per recipient"},
+}
+
+// features is admin.Features over the toggle set.
+type features struct{ set *toggles.Set }
+
+func (f features) Features() []toggles.Feature { return f.set.Features(gates) }
+
+func (f features) Override(name string, t toggles.Toggle) error { return f.set.Override(name, t) }
