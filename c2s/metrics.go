@@ -21,7 +21,11 @@ type serverMetrics struct {
 	smResumes      *prometheus.CounterVec // result: resumed, failed, timeout
 	smDetached     prometheus.Gauge
 	rateLimited    *prometheus.CounterVec // limit, action
-	csi            *csiMetrics
+	// authThrottled counts SASL attempts auth.Throttle delayed (the
+	// address had failed too often); authThrottledSeconds sums the delays.
+	authThrottled        prometheus.Counter
+	authThrottledSeconds prometheus.Counter
+	csi                  *csiMetrics
 }
 
 func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, error) {
@@ -63,13 +67,19 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, err
 		Name: "xmppd_c2s_rate_limited_total",
 		Help: "Rate-limit refusals by limit (stanzas, bytes, ip_concurrent, ip_per_minute) and action (stanza_error, dropped, stream_closed, refused)."},
 		[]string{"limit", "action"})
+	m.authThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "xmppd_c2s_auth_throttled_total",
+		Help: "SASL attempts delayed because their address failed to authenticate too often within a minute."})
+	m.authThrottledSeconds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "xmppd_c2s_auth_throttled_seconds_total",
+		Help: "Time SASL attempts were delayed by the per-address authentication-failure throttle."})
 	m.csi = newCSIMetrics()
 	bound := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "xmppd_c2s_bound_resources", Help: "Resources in the session directory."},
 		func() float64 { return float64(s.dir.Len()) })
 	for _, c := range []prometheus.Collector{m.connections, m.sessionsActive, m.stanzasIn, m.stanzasOut,
 		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound,
-		m.smEnabled, m.smResumes, m.smDetached, m.rateLimited} {
+		m.smEnabled, m.smResumes, m.smDetached, m.rateLimited, m.authThrottled, m.authThrottledSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

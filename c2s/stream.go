@@ -375,6 +375,8 @@ func (s *Session) authenticate(dec *xml.Decoder, el *stanza.Element) (bool, erro
 	ctx := context.Background()
 	if s.srv.thr != nil {
 		if d := s.srv.thr.Delay(s.remoteIP); d > 0 {
+			s.srv.m.authThrottled.Inc()
+			s.srv.m.authThrottledSeconds.Add(d.Seconds())
 			time.Sleep(d)
 		}
 	}
