@@ -194,7 +194,13 @@ func TestHistoryLimits(t *testing.T) {
 
 func TestPersistAndLoad(t *testing.T) {
 	h := newHarness(t, Config{})
+	if n := h.svc.RoomCount(); n != 0 {
+		t.Errorf("RoomCount of a new service = %d, want 0", n)
+	}
 	openRoom(t, h, bob)
+	if n := h.svc.RoomCount(); n != 1 {
+		t.Errorf("RoomCount with one room = %d, want 1", n)
+	}
 	cfg := "<iq xmlns='jabber:client' type='set' id='c' to='" + room + "'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>1</value></field><field var='muc#roomconfig_roomname'><value>Kept</value></field></x></query></iq>"
 	h.mustSend(alice, cfg)
 	h.mustSend(alice, "<message xmlns='jabber:client' type='groupchat' to='"+room+"'><subject>S</subject></message>")
@@ -204,6 +210,9 @@ func TestPersistAndLoad(t *testing.T) {
 	}
 	if err := svc2.Load(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if n := svc2.RoomCount(); n != 1 {
+		t.Errorf("RoomCount after Load = %d, want the 1 persistent room", n)
 	}
 	rm := svc2.rooms.get(room)
 	if rm == nil || rm.cfg.Name != "Kept" || rm.subject != "S" || rm.affiliation("alice@example.org") != affOwner || rm.locked {

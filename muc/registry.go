@@ -118,3 +118,15 @@ func (u *userCounts) add(bare string, delta, max int) bool {
 	}
 	return true
 }
+
+// count returns how many rooms there are.
+func (r *registry) count() int {
+	n := 0
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}

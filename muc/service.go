@@ -89,6 +89,9 @@ func New(opts Options) (*Service, error) {
 // Domain returns the domain the service serves.
 func (svc *Service) Domain() string { return svc.domain }
 
+// RoomCount returns how many rooms exist now, persistent and temporary.
+func (svc *Service) RoomCount() int { return svc.rooms.count() }
+
 // Register serves the service's domain and removes a session's occupants
 // when it ends.
 func (svc *Service) Register(r *c2s.Registry) error {
