@@ -121,9 +121,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 
 // dispatch runs the command named by words.
 func (c *cli) dispatch(ctx context.Context, words []string, o overrides, password string, ops opsFlags) error {
-	cmd := "serve"
+	// No command word means serve: `xmppd` and `xmppd --config F` run the
+	// server, as the README says.
+	cmd, rest := "serve", []string(nil)
 	if len(words) > 0 {
-		cmd = words[0]
+		cmd, rest = words[0], words[1:]
 	}
 	if o.set["password"] && !(cmd == "user" && len(words) > 1 && (words[1] == "add" || words[1] == "passwd")) {
 		return fmt.Errorf("%w: --password is only for user add and user passwd", errUsage)
@@ -138,19 +140,19 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
-	if cmd == "serve" && len(words) > 1 {
-		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, strings.Join(words[1:], " "))
+	if cmd == "serve" && len(rest) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, strings.Join(rest, " "))
 	}
-	if err := ops.check(cmd, words[1:]); err != nil {
+	if err := ops.check(cmd, rest); err != nil {
 		return err
 	}
 	if cmd == "user" {
-		if err := checkUserArgs(words[1:]); err != nil {
+		if err := checkUserArgs(rest); err != nil {
 			return err
 		}
 	}
 	if cmd == "notes" {
-		if err := checkNotesArgs(words[1:]); err != nil {
+		if err := checkNotesArgs(rest); err != nil {
 			return err
 		}
 	}

@@ -105,6 +105,8 @@ func TestUsageErrors(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantCode: 2, wantErr: "usage:"},
 		{name: "dash help", args: []string{"-h"}, wantCode: 0, wantErr: "usage:"},
 		{name: "bad config", args: []string{"user", "list", "--domain", "a b"}, wantCode: 1, wantErr: "domain: \"a b\" is not a valid XMPP domain"},
+		// No command word is serve; it used to panic on the missing word.
+		{name: "flags only means serve", args: []string{"--domain", "a b"}, wantCode: 1, wantErr: "domain: \"a b\" is not a valid XMPP domain"},
 		{name: "jid of another domain", args: []string{"user", "del", "bob@example.net"}, wantCode: 1, wantErr: "domain example.net is not served here"},
 		{name: "full jid", args: []string{"user", "del", "bob@localhost/phone"}, wantCode: 1, wantErr: "must be a bare JID"},
 		{name: "token alone", args: []string{"token"}, wantCode: 2, wantErr: "token needs a subcommand: add, list, revoke"},
