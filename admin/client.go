@@ -26,6 +26,7 @@ type Client struct {
 type APIError struct {
 	Status  int    // HTTP status code
 	Message string // the "error" field, or the body when it is not JSON
+	Body    []byte // the whole answer, for endpoints that say more on error
 }
 
 func (e *APIError) Error() string {
@@ -100,7 +101,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return &APIError{Status: resp.StatusCode, Message: e.Error}
+		return &APIError{Status: resp.StatusCode, Message: e.Error, Body: data}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

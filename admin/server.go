@@ -85,6 +85,12 @@ type Options struct {
 	Log      *slog.Logger
 	// Now is the clock for debug deadlines; nil means time.Now.
 	Now func() time.Time
+
+	// Status reports uptime, sessions and rooms (GET /api/v1/status);
+	// Reload does what SIGHUP does (POST /api/v1/reload). Nil answers
+	// their endpoints with 503.
+	Status ServerStatus
+	Reload Reloader
 }
 
 // maxBody bounds a request body; the API takes small JSON objects only.
@@ -155,6 +161,8 @@ func New(opts Options) (*Server, error) {
 		"/api/v1/features":                    {"GET": read(s.listFeatures)},
 		"/api/v1/features/{name}":             {"PUT": admin(s.setFeature)},
 		"/api/v1/notes/rekey":                 {"POST": admin(s.rekeyNotes)},
+		"/api/v1/status":                      {"GET": read(s.status)},
+		"/api/v1/reload":                      {"POST": admin(s.reload)},
 	} {
 		api.Handle(pattern, m)
 	}
