@@ -98,11 +98,11 @@ func (s *Service) blocklist(ctx context.Context, st *sessState) (*stanza.Element
 // blocked returns the JIDs c blocks (XEP-0191 view), sorted.
 func (c *compiled) blocked() []string {
 	var out []string
-	for v, rs := range c.jids {
+	c.eachJID(func(v string, rs []Item) {
 		if slices.ContainsFunc(rs, Item.blocks) {
 			out = append(out, v)
 		}
-	}
+	})
 	slices.Sort(out)
 	return out
 }
@@ -146,7 +146,7 @@ func (s *Service) block(ctx context.Context, e env, st *sessState, jids []string
 		list = BlocklistName
 	}
 	var del, add, base []Item
-	_, err := s.update(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
+	_, err := s.appendOps(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
 		del, add = nil, nil
 		cur := u.def.Load()
 		if created {
@@ -201,7 +201,7 @@ func (s *Service) unblock(ctx context.Context, e env, st *sessState, jids []stri
 		}
 	}
 	var del []Item
-	_, err := s.update(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
+	_, err := s.appendOps(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
 		del = nil
 		for _, j := range jids {
 			if it, ok := readItem(doc, itemKey(list, TypeJID+"\x00"+j)); ok && it.blocks() {

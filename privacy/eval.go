@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -28,9 +29,18 @@ func (v rosterView) contact(bare string) Contact {
 // blocked JIDs costs a handful of map lookups per stanza; group,
 // subscription and fall-through items in order beside it. It is immutable
 // once built and shared by every session it applies to.
+//
+// The jid map is two layers, so that an incremental update does not copy
+// 10,000 entries: base, shared by every version patched from one compile,
+// and over, the values patched since, which hide base's (an empty slice:
+// no items left). patch copies only over, and folds it into a new base
+// once it holds more than about the square root of base's size, so an
+// update costs O(√n) plus an amortised O(√n) fold, and a lookup one more
+// probe of a small map.
 type compiled struct {
 	name        string
-	jids        map[string][]Item // by value, each sorted by order
+	base, over  map[string][]Item // by value, each sorted by order; over may be nil
+	nj          int               // jid items
 	others      []Item            // group, subscription, fall-through; by order
 	needsRoster bool
 	n           int
@@ -39,11 +49,11 @@ type compiled struct {
 
 // compile builds the evaluator of a list from its items (any order).
 func compile(name string, items []Item) *compiled {
-	c := &compiled{name: name, jids: make(map[string][]Item)}
+	c := &compiled{name: name, base: make(map[string][]Item)}
 	for _, it := range items {
 		c.add(it)
 	}
-	for _, rs := range c.jids {
+	for _, rs := range c.base {
 		sortItems(rs)
 	}
 	sortItems(c.others)
@@ -54,7 +64,30 @@ func sortItems(items []Item) {
 	slices.SortFunc(items, func(a, b Item) int { return cmpOrder(a.Order, b.Order) })
 }
 
-// add puts it in c without sorting (compile sorts).
+// jidItems returns the jid items of value v, sorted by order.
+func (c *compiled) jidItems(v string) []Item {
+	if rs, ok := c.over[v]; ok {
+		return rs
+	}
+	return c.base[v]
+}
+
+// eachJID calls f with every value that has jid items, in no order.
+func (c *compiled) eachJID(f func(v string, rs []Item)) {
+	for v, rs := range c.over {
+		if len(rs) > 0 {
+			f(v, rs)
+		}
+	}
+	for v, rs := range c.base {
+		if _, hidden := c.over[v]; !hidden {
+			f(v, rs)
+		}
+	}
+}
+
+// add puts it in c without sorting (compile and patch sort), in over
+// when c has one.
 func (c *compiled) add(it Item) {
 	if c.n == 0 {
 		c.lo, c.hi = it.Order, it.Order
@@ -62,7 +95,12 @@ func (c *compiled) add(it Item) {
 	c.lo, c.hi = min(c.lo, it.Order), max(c.hi, it.Order)
 	c.n++
 	if it.Type == TypeJID {
-		c.jids[it.Value] = append(c.jids[it.Value], it)
+		c.nj++
+		if c.over != nil {
+			c.over[it.Value] = append(c.over[it.Value], it)
+		} else {
+			c.base[it.Value] = append(c.base[it.Value], it)
+		}
 		return
 	}
 	c.others = append(c.others, it)
@@ -74,37 +112,29 @@ func (c *compiled) add(it Item) {
 // items returns every item of c sorted by order.
 func (c *compiled) items() []Item {
 	out := make([]Item, 0, c.n)
-	for _, rs := range c.jids {
-		out = append(out, rs...)
-	}
+	c.eachJID(func(_ string, rs []Item) { out = append(out, rs...) })
 	out = append(out, c.others...)
 	sortItems(out)
 	return out
 }
 
 // patch returns a copy of c with the jid and other items in del removed
-// and those in add added: an incremental update costs the copy of the map
-// header chain, not a rebuild from storage.
+// and those in add added: an incremental update copies the values it
+// touches and the overlay (see compiled), not the whole list.
 func (c *compiled) patch(del []Item, add []Item) *compiled {
-	n := &compiled{name: c.name, jids: make(map[string][]Item, len(c.jids)+len(add)), n: c.n, lo: c.lo, hi: c.hi}
-	for k, v := range c.jids {
-		n.jids[k] = v
-	}
+	n := &compiled{name: c.name, base: c.base, over: make(map[string][]Item, len(c.over)+len(add)), nj: c.nj, n: c.n, lo: c.lo, hi: c.hi}
+	maps.Copy(n.over, c.over)
 	n.others = slices.Clone(c.others)
 	for _, d := range del {
 		if d.Type == TypeJID {
-			rs := n.jids[d.Value]
+			rs := n.jidItems(d.Value)
 			i := slices.IndexFunc(rs, func(x Item) bool { return x == d })
 			if i < 0 {
 				continue
 			}
-			rs = slices.Delete(slices.Clone(rs), i, i+1)
-			if len(rs) == 0 {
-				delete(n.jids, d.Value)
-			} else {
-				n.jids[d.Value] = rs
-			}
+			n.over[d.Value] = slices.Delete(slices.Clone(rs), i, i+1)
 			n.n--
+			n.nj--
 			continue
 		}
 		if i := slices.Index(n.others, d); i >= 0 {
@@ -116,16 +146,26 @@ func (c *compiled) patch(del []Item, add []Item) *compiled {
 	for _, it := range add {
 		if it.Type == TypeJID && !touched[it.Value] {
 			touched[it.Value] = true
-			n.jids[it.Value] = slices.Clone(n.jids[it.Value])
+			n.over[it.Value] = slices.Clone(n.jidItems(it.Value))
 		}
 		n.add(it)
 	}
 	for v := range touched {
-		sortItems(n.jids[v])
+		sortItems(n.over[v])
 	}
 	sortItems(n.others)
 	n.needsRoster = slices.ContainsFunc(n.others, func(it Item) bool { return it.Type != TypeAll })
+	if len(n.over)*len(n.over) > len(n.base)+64 {
+		n.fold()
+	}
 	return n
+}
+
+// fold merges over into a new base (c is not shared yet).
+func (c *compiled) fold() {
+	base := make(map[string][]Item, len(c.base)+len(c.over))
+	c.eachJID(func(v string, rs []Item) { base[v] = rs })
+	c.base, c.over = base, nil
 }
 
 // An addr is the other party of a stanza, split from its normalised JID.
@@ -162,7 +202,7 @@ func (c *compiled) decide(a addr, kind Kinds, roster func(bare string) Contact) 
 	// matches the subdomains of its domain.
 	best, found := Item{}, false
 	consider := func(key string) {
-		for _, it := range c.jids[key] {
+		for _, it := range c.jidItems(key) {
 			if found && it.Order >= best.Order {
 				return
 			}
@@ -172,7 +212,7 @@ func (c *compiled) decide(a addr, kind Kinds, roster func(bare string) Contact) 
 			}
 		}
 	}
-	if len(c.jids) > 0 {
+	if c.nj > 0 {
 		bare := a.bare()
 		if a.resource != "" {
 			consider(bare + "/" + a.resource)

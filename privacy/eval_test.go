@@ -118,23 +118,36 @@ func TestCompiledAgreesWithNaive(t *testing.T) {
 		c := compile("l", items)
 		checkAgree(t, c, items, contact)
 
-		// Patch: drop some items, add new ones with fresh orders.
-		var del, kept []Item
-		for i, it := range items {
-			if rapid.Bool().Draw(t, fmt.Sprint("del", i)) {
-				del = append(del, it)
-			} else {
-				kept = append(kept, it)
+		// Patches, each on the last: drop some items, add new ones with
+		// fresh orders. Enough rounds to fill the overlay and fold it.
+		all, p := items, c
+		rounds := rapid.IntRange(1, 12).Draw(t, "rounds")
+		for r := range rounds {
+			var del, kept []Item
+			for i, it := range all {
+				if rapid.Bool().Draw(t, fmt.Sprint("del", i)) {
+					del = append(del, it)
+				} else {
+					kept = append(kept, it)
+				}
+			}
+			lo := uint32(41 + 40*r)
+			fresh := rapid.SliceOfNDistinct(rapid.Uint32Range(lo, lo+39), 0, 6, func(o uint32) uint32 { return o }).Draw(t, "fresh")
+			add := genItems(t, fmt.Sprint("b", r), fresh)
+			old, prev := p, p.items()
+			p = p.patch(del, add)
+			all = append(kept, add...)
+			if p.n != len(all) {
+				t.Fatalf("patched list has %d items, want %d", p.n, len(all))
+			}
+			checkAgree(t, p, all, contact)
+			if got := len(p.items()); got != len(all) {
+				t.Fatalf("patched list lists %d items, want %d", got, len(all))
+			}
+			if !slices.Equal(old.items(), prev) {
+				t.Fatalf("patching changed the list it patched")
 			}
 		}
-		fresh := rapid.SliceOfNDistinct(rapid.Uint32Range(41, 80), 0, 6, func(o uint32) uint32 { return o }).Draw(t, "fresh")
-		add := genItems(t, "b", fresh)
-		p := c.patch(del, add)
-		all := append(kept, add...)
-		if p.n != len(all) {
-			t.Fatalf("patched list has %d items, want %d", p.n, len(all))
-		}
-		checkAgree(t, p, all, contact)
 	})
 }
 

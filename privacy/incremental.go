@@ -78,18 +78,31 @@ func (s *Service) incremental(ctx context.Context, e env, st *sessState, kids []
 			return nil, err
 		}
 	}
-	var deltas map[string]*listDelta
-	var order []string
-	doc, err := s.update(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
-		var err error
-		deltas, order, err = applyEdits(doc, w, edits)
-		return err
+	var changes []change
+	_, err = s.appendOps(ctx, u, func(doc *crdt.Doc, w *crdt.Writer) error {
+		deltas, order, err := applyEdits(doc, w, edits)
+		if err != nil {
+			return err
+		}
+		changes = netChanges(doc, deltas, order)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.m.updates.WithLabelValues("incremental").Inc()
 	var after []func()
+	for _, ch := range changes {
+		after = append(after, s.changedLocked(ctx, e, u, ch)...)
+	}
+	return after, nil
+}
+
+// netChanges turns the deltas of applyEdits into one change per list, in
+// the order first touched: the touched items as they were (del) and as
+// they are now in doc (add).
+func netChanges(doc *crdt.Doc, deltas map[string]*listDelta, order []string) []change {
+	out := make([]change, 0, len(order))
 	for _, name := range order {
 		d := deltas[name]
 		del := make([]Item, 0, len(d.before))
@@ -102,9 +115,9 @@ func (s *Service) incremental(ctx context.Context, e env, st *sessState, kids []
 				add = append(add, it)
 			}
 		}
-		after = append(after, s.changedLocked(ctx, e, u, change{list: name, del: del, add: add})...)
+		out = append(out, change{list: name, del: del, add: add})
 	}
-	return after, nil
+	return out
 }
 
 // applyEdits runs edits on doc. Each touched item's state before the

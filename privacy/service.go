@@ -231,7 +231,21 @@ func (s *Service) loadLocked(ctx context.Context, u *userState, reason string) e
 
 // update runs one read-merge-write of u's document with u.mu held.
 func (s *Service) update(ctx context.Context, u *userState, apply func(doc *crdt.Doc, w *crdt.Writer) error) (*crdt.Doc, error) {
-	doc, err := s.store.Update(ctx, u.bare, apply)
+	return s.stored(s.store.Update(ctx, u.bare, apply))
+}
+
+// appendOps makes a small change of u's document with u.mu held: apply
+// runs on the store's cached copy and only its operations are written
+// (crdtstore.Append), so the cost is the change's, not the document's.
+// apply must read what it needs of doc before returning; the result is
+// the delta written.
+func (s *Service) appendOps(ctx context.Context, u *userState, apply func(doc *crdt.Doc, w *crdt.Writer) error) (*crdt.Doc, error) {
+	return s.stored(s.store.Append(ctx, u.bare, apply))
+}
+
+// stored passes on the outcome of a store write, counting and wrapping
+// storage errors; stanza errors from the caller's apply pass as they are.
+func (s *Service) stored(doc *crdt.Doc, err error) (*crdt.Doc, error) {
 	if err != nil {
 		var se *c2s.StanzaError
 		if !errors.As(err, &se) {
