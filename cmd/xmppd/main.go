@@ -10,6 +10,10 @@
 //	xmppd token revoke NAME             revoke an API token
 //	xmppd debug JID [--for D] [--off]   per-session debug logging
 //	xmppd notes rekey                   re-encrypt roster notes under the current key
+//	xmppd status                        uptime, sessions, rooms, storage health
+//	xmppd reload                        what SIGHUP does: certificate, tokens, toggles, note keys
+//	xmppd sessions JID                  list a user's sessions
+//	xmppd kick JID [--reason TEXT]      close a user's or resource's sessions
 //	xmppd version                       print the version
 //
 // With no configuration it serves the domain localhost: client connections
@@ -23,6 +27,8 @@
 // the token from the data directory; otherwise they open the store (or the
 // token file) themselves. When the API does not answer, the embedded
 // store's lock tells the two cases apart: it admits one process at a time.
+// The debug, status, reload, sessions and kick commands act on the running
+// server only and fail with "server not running" without it.
 //
 // This is the only package that imports everything: the wiring of the
 // server is in serve.go.
@@ -37,6 +43,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/storage"
 )
 
@@ -67,10 +74,17 @@ const usage = `usage:
                                         in full (needs the running server)
   xmppd notes rekey                     re-encrypt every roster note under the
                                         current key (docs/config.md, [notes])
+  xmppd status                          uptime, sessions, rooms and storage health
+  xmppd reload                          reload certificate, API tokens, feature
+                                        toggles and note keys (as SIGHUP does)
+  xmppd sessions JID                    list the sessions of user@domain
+  xmppd kick JID [--reason TEXT]        close every session of user@domain, or
+                                        the one of user@domain/resource
   xmppd version                         print the version
 
 The user, token and notes commands use the running server's admin API when it answers,
-and open the store directly otherwise.
+and open the store directly otherwise. debug, status, reload, sessions and kick
+need the running server.
 
 flags:
 `
@@ -90,6 +104,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	fs.StringVar(&ops.scope, "scope", "", "the new token's `scope`: read or admin (token add)")
 	fs.StringVar(&ops.debugFor, "for", "", "how long debug logging stays on, e.g. 15m (debug; default 15m)")
 	fs.BoolVar(&ops.debugOff, "off", false, "switch debug logging off (debug)")
+	fs.StringVar(&ops.reason, "reason", "", "the stream error `text` the kicked client sees (kick; default \""+admin.DefaultKickReason+"\")")
 	fs.Usage = func() {
 		fmt.Fprint(c.stderr, usage)
 		fs.PrintDefaults()
@@ -136,7 +151,7 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 	case "version":
 		fmt.Fprintln(c.stdout, "xmppd", buildVersion())
 		return nil
-	case "serve", "user", "token", "debug", "notes":
+	case "serve", "user", "token", "debug", "notes", "status", "reload", "sessions", "kick":
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
@@ -156,6 +171,9 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 			return err
 		}
 	}
+	if err := checkControlArgs(cmd, rest); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(o)
 	if err != nil {
 		return err
@@ -170,6 +188,8 @@ func (c *cli) dispatch(ctx context.Context, words []string, o overrides, passwor
 		return c.debug(ctx, cfg, words[1], ops.debugFor, ops.debugOff)
 	case "notes":
 		return c.notesRekey(ctx, cfg)
+	case "status", "reload", "sessions", "kick":
+		return c.control(ctx, cfg, cmd, rest, ops.reason)
 	}
 	return c.user(ctx, cfg, words[1:], password, o.set["password"])
 }
@@ -179,6 +199,7 @@ type opsFlags struct {
 	scope    string
 	debugFor string
 	debugOff bool
+	reason   string
 	set      map[string]bool
 }
 
@@ -191,6 +212,8 @@ func (f opsFlags) check(cmd string, args []string) error {
 		return fmt.Errorf("%w: --scope is only for token add", errUsage)
 	case (f.set["for"] || f.set["off"]) && cmd != "debug":
 		return fmt.Errorf("%w: --for and --off are only for debug", errUsage)
+	case f.set["reason"] && cmd != "kick":
+		return fmt.Errorf("%w: --reason is only for kick", errUsage)
 	case f.set["for"] && f.debugOff:
 		return fmt.Errorf("%w: debug takes --for or --off, not both", errUsage)
 	case tokenAdd && !f.set["scope"]:

@@ -49,7 +49,7 @@ const defaultAuthFailuresPerMinute = 10
 // down gracefully: streams get <system-shutdown/>, storage closes last.
 // SIGHUP reloads the certificate, the API tokens, the feature toggles
 // (reload re-reads the configuration for the latter) and the roster-note
-// keys.
+// keys; so does POST /api/v1/reload (xmppd reload).
 func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, error)) error {
 	log := newLogger(c.stderr, cfg.Log.Level)
 	ver := buildVersion()
@@ -187,6 +187,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		return err
 	}
 	removals.srv = srv
+	reloader := newConfigReloader(tlsCerts.Reload, tokens, toggleCtl, noteKeys, noteLog, log)
 	api, err := admin.New(admin.Options{
 		Domain:   cfg.Domain,
 		Token:    token,
@@ -199,6 +200,8 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Features: features{toggleSet},
 		Trace:    debugTrace{hub: traceHub, srv: srv},
 		Notes:    noteRekeyer{keys: noteKeys, notes: rosters, log: noteLog},
+		Status:   serverStatus{srv: srv, rooms: rooms, version: ver, started: time.Now()},
+		Reload:   reloader,
 		Ready:    backend,
 		Gatherer: reg,
 		Log:      log.With("component", "admin"),
@@ -247,18 +250,7 @@ wait:
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				if err := tlsCerts.Reload(); err != nil {
-					log.Error("reloading certificate failed; keeping the old one", "err", err)
-				} else {
-					log.Info("certificate reloaded")
-				}
-				if err := tokens.Reload(); err != nil {
-					log.Error("reloading API tokens failed; keeping the old ones", "err", err)
-				}
-				if err := toggleCtl.Reload(); err != nil {
-					log.Error("reloading feature toggles failed; keeping the old ones", "err", err)
-				}
-				reloadNoteKeys(noteKeys, noteLog)
+				reloader.Reload()
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
