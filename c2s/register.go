@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/xmppd/xmppd/auth"
 	"github.com/xmppd/xmppd/stanza"
 )
@@ -42,6 +44,11 @@ func (s *Session) handleRegistration(iq *stanza.Element) error {
 		}
 		if user == "" || pass == "" {
 			return reply(ErrorReply(iq, NotAcceptable("username and password are required"), ""))
+		}
+		if s.srv.regGate != nil {
+			if j, err := jid.New(user, s.srv.domain.String(), ""); err == nil && !s.srv.regGate(j) {
+				return reply(ErrorReply(iq, NotAllowed("registration is not open"), ""))
+			}
 		}
 		err := s.srv.acc.Add(ctx, user, pass)
 		switch {

@@ -46,6 +46,11 @@ type Options struct {
 	// whether disco#info lists a server or account feature to them; a
 	// feature toggle rolls a feature out this way. nil lists every one.
 	Advertise func(user jid.JID, feature string) bool
+	// RegistrationGate, when set, decides whether in-band registration
+	// (XEP-0077, when c2s.allow_registration is on) may create the account
+	// user (a bare JID); refused attempts get <not-allowed/>. A feature
+	// toggle rolls registration out this way.
+	RegistrationGate func(user jid.JID) bool
 }
 
 // A Server accepts client connections and owns the session directory. Each
@@ -64,6 +69,7 @@ type Server struct {
 	dir     Directory
 	ips     *ipLimits
 	adv     func(user jid.JID, feature string) bool
+	regGate func(user jid.JID) bool
 	version string
 	started time.Time
 
@@ -108,6 +114,7 @@ func NewServer(cfg Config, opts Options) (*Server, error) {
 		reg:       newRegistry(),
 		dir:       opts.Directory,
 		adv:       opts.Advertise,
+		regGate:   opts.RegistrationGate,
 		ips:       &ipLimits{maxOpen: cfg.maxConnectionsPerIP(), perMinute: float64(cfg.connectionsPerIPPerMinute()), m: map[netip.Addr]*ipState{}},
 		version:   opts.Version,
 		started:   time.Now(),

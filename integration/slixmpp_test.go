@@ -154,6 +154,17 @@ func TestSlixmppRegistration(t *testing.T) {
 			t.Errorf("registered account missing from user list:\n%s", out)
 		}
 	})
+	t.Run("toggle", func(t *testing.T) {
+		// The registration toggle names the one account that may be
+		// created: another name gets <not-allowed/>.
+		t.Parallel()
+		s := startServer(t, serverOptions{config: "[c2s]\nallow_registration = true\n\n[toggles.registration]\nusers = [\"vip@localhost\"]\n"})
+		s.runSlixmpp("register.py", "nobody", "nobody-pw", "not-allowed")
+		s.runSlixmpp("register.py", "vip", "vip-pw", "allowed")
+		if out := s.ctl("user", "list"); containsLine(out, "nobody@"+s.domain) || !containsLine(out, "vip@"+s.domain) {
+			t.Errorf("registration toggle: user list\n%s", out)
+		}
+	})
 	t.Run("disabled", func(t *testing.T) {
 		t.Parallel()
 		s := startServer(t, serverOptions{})

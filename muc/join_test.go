@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"mellium.im/xmpp/jid"
 )
 
 const (
@@ -217,5 +218,22 @@ func TestPersistAndLoad(t *testing.T) {
 	rm := svc2.rooms.get(room)
 	if rm == nil || rm.cfg.Name != "Kept" || rm.subject != "S" || rm.affiliation("alice@example.org") != affOwner || rm.locked {
 		t.Fatalf("restored room: %+v", rm)
+	}
+}
+
+// TestRoomCreationGate: with AllowCreate refusing bob, bob cannot create a
+// room (<not-allowed/>, XEP-0045 §10.1.1) but can still join alice's.
+func TestRoomCreationGate(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.svc.allowCreate = func(user jid.JID) bool { return user.Localpart() != "bob" }
+	if err := h.send(bob, "<presence xmlns='jabber:client' to='other@conference.example.org/Bob'/>"); condition(err) != "not-allowed" {
+		t.Fatalf("bob creating a room: %v, want not-allowed", err)
+	}
+	if h.svc.lookup("other@conference.example.org") != nil {
+		t.Fatal("a refused creation left a room behind")
+	}
+	openRoom(t, h, bob)
+	if got := h.got(bob); len(got) != 0 {
+		t.Fatalf("bob after joining: %q", got)
 	}
 }

@@ -32,6 +32,9 @@ func (svc *Service) handlePresence(ctx context.Context, c *client, st *stanza.El
 	for {
 		rm := svc.lookup(key)
 		if rm == nil {
+			if svc.allowCreate != nil && !svc.allowCreate(c.jid.Bare()) {
+				return c2s.NotAllowed("room creation is restricted on this service")
+			}
 			if svc.roomLimitReached(c) {
 				return svc.tooManyRooms()
 			}

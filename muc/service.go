@@ -30,6 +30,11 @@ type Options struct {
 	Config Config
 	// Now returns the time (tests); nil means time.Now.
 	Now func() time.Time
+	// AllowCreate, when set, says whether a user (a bare JID) may create
+	// rooms; refused creators get <not-allowed/> (XEP-0045 §10.1.1).
+	// Joining existing rooms is not affected. cmd/xmppd wires the
+	// muc_create toggle here.
+	AllowCreate func(user jid.JID) bool
 }
 
 // A Service is the MUC component. Register it with the c2s server; it then
@@ -44,6 +49,8 @@ type Service struct {
 	rooms  *registry
 	users  *userCounts
 	slot   c2s.Slot[*memberships]
+	// allowCreate gates room creation; see Options.AllowCreate.
+	allowCreate func(user jid.JID) bool
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -74,15 +81,16 @@ func New(opts Options) (*Service, error) {
 		now = time.Now
 	}
 	return &Service{
-		cfg:    opts.Config,
-		domain: d.Domainpart(),
-		store:  opts.Store,
-		log:    log.With("feature", "muc"),
-		m:      m,
-		now:    now,
-		rooms:  newRegistry(),
-		users:  newUserCounts(),
-		slot:   c2s.NewSlot[*memberships](),
+		cfg:         opts.Config,
+		domain:      d.Domainpart(),
+		store:       opts.Store,
+		allowCreate: opts.AllowCreate,
+		log:         log.With("feature", "muc"),
+		m:           m,
+		now:         now,
+		rooms:       newRegistry(),
+		users:       newUserCounts(),
+		slot:        c2s.NewSlot[*memberships](),
 	}, nil
 }
 

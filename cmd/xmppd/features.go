@@ -10,6 +10,8 @@ import (
 const (
 	toggleRosterNotes  = "roster_notes"
 	toggleOfflineStore = "offline_storage"
+	toggleMUCCreate    = "muc_create"
+	toggleRegistration = "registration"
 )
 
 // gates are the toggles above with what they gate, for
@@ -17,6 +19,8 @@ const (
 var gates = []toggles.Gate{
 	{Name: toggleRosterNotes, Gates: "disco#info tells the user about roster notes (urn:xmppd:roster-notes:0); per user"},
 	{Name: toggleOfflineStore, Gates: "messages to the user while offline are stored (XEP-0160); when off they bounce with service-unavailable; per recipient"},
+	{Name: toggleMUCCreate, Gates: "the user may create rooms on the MUC service (joining existing rooms is not affected); refused creators get not-allowed; per user"},
+	{Name: toggleRegistration, Gates: "in-band registration (XEP-0077, when c2s.allow_registration is on) may create the account; refused attempts get not-allowed; per new account"},
 }
 
 // features is admin.Features over the toggle set.

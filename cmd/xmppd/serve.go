@@ -142,6 +142,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Metrics:      reg,
 		Log:          log,
 		Config:       cfg.MUC,
+		AllowCreate: func(user jid.JID) bool {
+			return toggleSet.Allows(toggleMUCCreate, user.String())
+		},
 	})
 	if err != nil {
 		return err
@@ -181,6 +184,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Version:  ver,
 		Advertise: func(user jid.JID, feature string) bool {
 			return advertise(toggleSet, user, feature)
+		},
+		RegistrationGate: func(user jid.JID) bool {
+			return toggleSet.Allows(toggleRegistration, user.String())
 		},
 	})
 	if err != nil {

@@ -1,9 +1,12 @@
 """In-band registration (XEP-0077) with slixmpp's xep_0077.
 
-usage: register.py LOCALPART PASSWORD allowed|refused
+usage: register.py LOCALPART PASSWORD allowed|refused|not-allowed
 
 allowed: the server advertises the register stream feature, the account
 is created before SASL and the same connection then logs in with it.
+not-allowed: registration is on but the registration toggle excludes
+this account: the feature is offered, the registration IQ gets
+<not-allowed/>, and SASL for the account fails.
 refused: registration is off; the register stream feature must not be
 offered, so the client cannot register, and SASL for the account fails.
 (A forced registration IQ on such a stream is tested in raw_test.go:
@@ -58,6 +61,12 @@ async def scenario():
         expect(str(c.boundjid) == jid(local, "reg"), "bound %s" % c.boundjid)
         await c.stop()
         print("registered and logged in as", jid(local))
+        return
+    if want == "not-allowed":
+        expect(c.offered, "register stream feature not offered")
+        expect(c.registered == "not-allowed", "registration answer %r, want not-allowed" % c.registered)
+        print("gated: registration answer", c.registered)
+        await c.stop()
         return
     expect(not c.offered, "register stream feature offered although registration is off")
     expect(outcome == "failed_auth", "without registration: %s, want failed_auth" % outcome)
