@@ -64,6 +64,9 @@ func (s *Service) privacyQuery(ctx context.Context, e env, self c2s.Resource, ty
 		if incremental != len(kids) {
 			return nil, nil, c2s.BadRequest("<add/> and <remove/> do not mix with other elements")
 		}
+		if s.allowIncremental != nil && !s.allowIncremental(self.JID().Bare()) {
+			return nil, nil, c2s.FeatureNotImplemented("incremental privacy-list updates are not enabled for this account")
+		}
 		after, err := s.incremental(ctx, e, st, kids)
 		return nil, after, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/crdt"
@@ -36,6 +37,12 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Log receives errors worth an operator's attention.
 	Log *slog.Logger
+	// AllowIncremental, when set, says whether a user (a bare JID) may use
+	// the incremental <add/>/<remove/> extension; refused requests get
+	// <feature-not-implemented/>, as from a server without it, and the
+	// standard whole-list set keeps working. cmd/xmppd wires the
+	// privacy_incremental toggle here.
+	AllowIncremental func(user jid.JID) bool
 }
 
 // A Service is the privacy feature: XEP-0016 lists with incremental
@@ -47,12 +54,14 @@ type Service struct {
 	log    *slog.Logger
 	m      *privacyMetrics
 
-	slot    c2s.Slot[*sessState]
-	others  sync.Map // c2s.Resource → *sessState, for resources that are not local sessions
-	byJID   sync.Map // full JID → *sessState, until the session's OnClosed
-	users   sync.Map // bare JID → *userState
-	cached  atomic.Int64
-	pushSeq atomic.Uint64
+	slot   c2s.Slot[*sessState]
+	others sync.Map // c2s.Resource → *sessState, for resources that are not local sessions
+	byJID  sync.Map // full JID → *sessState, until the session's OnClosed
+	users  sync.Map // bare JID → *userState
+	cached atomic.Int64
+	// allowIncremental gates the extension; see Options.AllowIncremental.
+	allowIncremental func(user jid.JID) bool
+	pushSeq          atomic.Uint64
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -74,7 +83,8 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("privacy: metrics: %w", err)
 	}
-	s := &Service{store: opts.Store, roster: opts.Roster, log: log.With("feature", "privacy"), m: m, slot: c2s.NewSlot[*sessState]()}
+	s := &Service{store: opts.Store, roster: opts.Roster, log: log.With("feature", "privacy"), m: m, slot: c2s.NewSlot[*sessState](),
+		allowIncremental: opts.AllowIncremental}
 	if s.roster != nil {
 		s.roster.OnChange(s.rosterChanged)
 	}

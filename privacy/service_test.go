@@ -304,3 +304,22 @@ func TestMetricNames(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalGate: with AllowIncremental refusing alice, her <add/> gets
+// feature-not-implemented and changes nothing, while a whole-list set and
+// bob's incremental update still work.
+func TestIncrementalGate(t *testing.T) {
+	h := newHarness(t)
+	h.svc.allowIncremental = func(user jid.JID) bool { return user.Localpart() != "alice" }
+	a := h.bind("alice@localhost/a")
+	b := h.bind("bob@localhost/b")
+	_, err := h.iq(a, "set", "<add name='l'><item type='jid' value='c@localhost' action='deny' order='1'/></add>")
+	if condition(err) != c2s.CondFeatureNotImplemented {
+		t.Fatalf("gated add: %v, want feature-not-implemented", err)
+	}
+	if _, err := h.iq(a, "get", "<list name='l'/>"); condition(err) != c2s.CondItemNotFound {
+		t.Fatalf("the refused add created a list: %v", err)
+	}
+	h.must(a, "set", "<list name='l'><item type='jid' value='c@localhost' action='deny' order='1'/></list>")
+	h.must(b, "set", "<add name='l'><item type='jid' value='c@localhost' action='deny' order='1'/></add>")
+}

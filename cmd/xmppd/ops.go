@@ -10,6 +10,7 @@ import (
 
 	"github.com/xmppd/xmppd/admin"
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/privacy"
 	"github.com/xmppd/xmppd/roster"
 	"github.com/xmppd/xmppd/stanza"
 	"github.com/xmppd/xmppd/toggles"
@@ -73,7 +74,10 @@ type router struct{ srv *c2s.Server }
 func (r router) Route(ctx context.Context, st *stanza.Element) { r.srv.Route(ctx, nil, st) }
 
 // gatedFeatures maps disco features to the toggle that rolls them out.
-var gatedFeatures = map[string]string{roster.FeatureNotes: "roster_notes"}
+var gatedFeatures = map[string]string{
+	roster.FeatureNotes:        toggleRosterNotes,
+	privacy.FeatureIncremental: togglePrivacyIncremental,
+}
 
 // advertise decides whether user is told about feature: by its toggle
 // when the configuration names that toggle, else yes.

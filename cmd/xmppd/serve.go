@@ -132,6 +132,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Roster:  rosters,
 		Metrics: reg,
 		Log:     log,
+		AllowIncremental: func(user jid.JID) bool {
+			return toggleSet.Allows(togglePrivacyIncremental, user.String())
+		},
 	})
 	if err != nil {
 		return err
