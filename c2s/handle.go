@@ -50,7 +50,7 @@ func (s *Session) serveStanzas() {
 		if s.sm.on {
 			// XEP-0198 §4: every stanza received counts, whether it is
 			// routed, answered with an error or refused by a limit.
-			s.sm.handled++
+			s.sm.handled.Add(1)
 		}
 		start := time.Now()
 		if ok, err := s.admit(el, start); err != nil {

@@ -37,6 +37,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xmppd/xmppd/stanza"
@@ -83,9 +84,10 @@ type streamMgmt struct {
 	requested bool   // an <r/> is outstanding
 	ended     bool   // the session is over; nothing resumes it
 
-	// Owned by the reader.
+	// Written by the reader only; handled is atomic so that a stream
+	// failing to resume the session can report it (<failed h/>).
 	on      bool // <enable/> accepted
-	handled uint32
+	handled atomic.Uint32
 	timeout time.Duration
 }
 
@@ -289,7 +291,8 @@ func (s *Session) handleSM(el *stanza.Element) error {
 			s.Send(smFailed(CondUnexpectedRequest, nil))
 			return nil
 		}
-		m.on, m.handled = true, 0
+		m.on = true
+		m.handled.Store(0)
 		enabled := stanza.New(nsSM, "enabled")
 		if v := el.Get("resume"); v == "true" || v == "1" {
 			m.timeout = s.srv.cfg.resumeTimeout()
@@ -312,7 +315,7 @@ func (s *Session) handleSM(el *stanza.Element) error {
 			s.Send(smFailed(CondUnexpectedRequest, nil))
 			return nil
 		}
-		s.Send(stanza.New(nsSM, "a", "h", strconv.FormatUint(uint64(m.handled), 10)))
+		s.Send(stanza.New(nsSM, "a", "h", strconv.FormatUint(uint64(m.handled.Load()), 10)))
 	case "a":
 		h, ok := parseH(el.Get("h"))
 		if !ok {
@@ -340,6 +343,15 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 		s.srv.m.smResumes.WithLabelValues("failed").Inc()
 		return false, s.write(smFailed(cond, app).AppendXML(nil, stanza.NSClient))
 	}
+	// failKnown fails for a session that exists but cannot be resumed:
+	// <failed h/> tells the client which of its stanzas the server
+	// handled (XEP-0198 §5), so it knows what to send again.
+	failKnown := func(old *Session, cond Condition, app *stanza.Element) (bool, error) {
+		s.srv.m.smResumes.WithLabelValues("failed").Inc()
+		f := smFailed(cond, app)
+		f.Set("h", strconv.FormatUint(uint64(old.sm.handled.Load()), 10))
+		return false, s.write(f.AppendXML(nil, stanza.NSClient))
+	}
 	h, ok := parseH(el.Get("h"))
 	if !ok || el.Get("previd") == "" {
 		return fail(CondBadRequest, nil)
@@ -352,12 +364,12 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 	hf := &handoff{conn: s.conn, in: s.in, dec: dec, result: make(chan bool, 1)}
 	switch res, sent := old.sm.requestTakeover(el.Get("previd"), h, hf); res {
 	case takeoverUnknown:
-		return fail(CondItemNotFound, nil)
+		return failKnown(old, CondItemNotFound, nil)
 	case takeoverTooHigh:
 		// The client's state is inconsistent with ours: the old session
 		// cannot be resumed; end it so its stanzas are rerouted now.
 		old.closeWith(&streamError{cond: streamUndefinedCondition, text: "resumed with a handled count that is too high"})
-		return fail(CondUndefinedCondition, handledTooHigh(h, sent))
+		return failKnown(old, CondUndefinedCondition, handledTooHigh(h, sent))
 	}
 	// Interrupt the old connection if it is still being read (the session
 	// may have taken this one over already).
@@ -367,7 +379,7 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 	}
 	old.connMu.Unlock()
 	if !<-hf.result {
-		return fail(CondItemNotFound, nil)
+		return failKnown(old, CondItemNotFound, nil)
 	}
 	return true, nil
 }
@@ -428,7 +440,7 @@ func (s *Session) adopt(hf *handoff) {
 	hf.in.s = s
 	s.in, s.dec = hf.in, hf.dec
 	s.srv.m.smResumes.WithLabelValues("resumed").Inc()
-	s.sm.attach <- attach{conn: hf.conn, handled: s.sm.handled}
+	s.sm.attach <- attach{conn: hf.conn, handled: s.sm.handled.Load()}
 	hf.result <- true
 	s.log.Info("resumed")
 }

@@ -291,11 +291,13 @@ func TestSMResumeFailures(t *testing.T) {
 	tests := []struct {
 		name, user, pass, resume, cond string
 		tooHigh                        bool
+		h                              string // <failed h/>: the session was known
 	}{
 		{name: "unknown id", user: "alice", pass: "pw-a", resume: `previd='nope' h='0'`, cond: "item-not-found"},
 		{name: "another user's session", user: "bob", pass: "pw-b", resume: `previd='` + id + `' h='0'`, cond: "item-not-found"},
 		{name: "no h", user: "alice", pass: "pw-a", resume: `previd='` + id + `'`, cond: "bad-request"},
-		{name: "h too high", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='5'`, cond: "undefined-condition", tooHigh: true},
+		// The server handled alice's one presence stanza.
+		{name: "h too high", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='5'`, cond: "undefined-condition", tooHigh: true, h: "1"},
 		{name: "ended by the previous case", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='0'`, cond: "item-not-found"},
 	}
 	for _, tc := range tests {
@@ -305,6 +307,9 @@ func TestSMResumeFailures(t *testing.T) {
 			el := c.next()
 			if el.Name.Local != "failed" || el.Child(stanza.NSStanzas, tc.cond) == nil {
 				t.Fatalf("got %s, want <failed><%s/>", el, tc.cond)
+			}
+			if got := el.Get("h"); got != tc.h {
+				t.Errorf("<failed h='%s'/>, want h='%s'", got, tc.h)
 			}
 			if hc := el.Child(nsSM, "handled-count-too-high"); tc.tooHigh && (hc == nil || hc.Get("h") != "5" || hc.Get("send-count") != "1") {
 				t.Errorf("got %s, want handled-count-too-high h=5 send-count=1", el)
