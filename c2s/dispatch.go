@@ -83,8 +83,9 @@ type MessageSentHook func(ctx context.Context, s *Session, msg *stanza.Element)
 // A MessageInHook sees a chat or normal message (type absent included) on
 // its way to a local account that exists, once per message, before it is
 // delivered to a resource or stored offline, in the routing goroutine. It
-// may add children to msg — the recipient gets them (XEP-0359 stanza ids);
-// it must not keep msg past its return. Messages rerouted from a resource
+// may add children to msg — the recipient gets them (XEP-0359 stanza ids)
+// — or remove ones meant for the server only (XEP-0280 <private/>); it
+// must not keep msg past its return. Messages rerouted from a resource
 // that went away do not pass it a second time.
 type MessageInHook func(ctx context.Context, to jid.JID, msg *stanza.Element)
 

@@ -16,10 +16,20 @@
 // nothing from or to a MUC occupant (a muc#user payload), nothing marked
 // <private xmlns='urn:xmpp:carbons:2'/> (§9) or <no-copy
 // xmlns='urn:xmpp:hints'/> (XEP-0334), and never a carbon copy itself.
+//
+// The recipient's resource gets a private message without its <private/>
+// (§6 says the server SHOULD remove it): a MessageInHook removes it before
+// the message is queued and remembers, under a weak pointer to the
+// message, that the MessageDelivered hook must not copy it. The entry goes
+// when that hook runs or, for a message stored or refused instead, when the
+// message is collected.
 package carbons
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"weak"
 
 	"mellium.im/xmpp/jid"
 
@@ -39,6 +49,7 @@ const (
 // enabled flag.
 type Service struct {
 	enabled c2s.Slot[bool]
+	private sync.Map // weak.Pointer[stanza.Element] → struct{}: <private/> removed, not to be copied
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -53,7 +64,34 @@ func (s *Service) Register(r *c2s.Registry) error {
 	r.ServerFeature(NS)
 	r.OnMessageSent(s.copySent)
 	r.OnMessageDelivered(s.copyReceived)
+	r.OnMessageIn(s.stripPrivate)
 	return nil
+}
+
+// stripPrivate removes <private/> from a message on its way to a local
+// account and remembers that it is not to be copied.
+func (s *Service) stripPrivate(_ context.Context, _ jid.JID, msg *stanza.Element) {
+	kept := make([]stanza.Node, 0, len(msg.Children))
+	for _, n := range msg.Children {
+		if n.Elem != nil && n.Elem.Name.Space == NS && n.Elem.Name.Local == "private" {
+			continue
+		}
+		kept = append(kept, n)
+	}
+	if len(kept) == len(msg.Children) {
+		return
+	}
+	msg.Children = kept
+	wp := weak.Make(msg)
+	s.private.Store(wp, struct{}{})
+	runtime.AddCleanup(msg, func(wp weak.Pointer[stanza.Element]) { s.private.Delete(wp) }, wp)
+}
+
+// wasPrivate reports whether stripPrivate removed <private/> from msg,
+// and forgets it.
+func (s *Service) wasPrivate(msg *stanza.Element) bool {
+	_, ok := s.private.LoadAndDelete(weak.Make(msg))
+	return ok
 }
 
 // handleIQ serves <enable/> and <disable/> (§4, §5). Repeating either is
@@ -135,7 +173,7 @@ func (s *Service) copySent(_ context.Context, sender *c2s.Session, msg *stanza.E
 // copyReceived copies a message delivered to some of to's resources to the
 // carbons-enabled others.
 func (s *Service) copyReceived(_ context.Context, to jid.JID, msg *stanza.Element, delivered []c2s.Resource) {
-	if !Eligible(msg) {
+	if s.wasPrivate(msg) || !Eligible(msg) {
 		return
 	}
 	got := make(map[c2s.Resource]bool, len(delivered))

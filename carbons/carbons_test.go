@@ -1,6 +1,7 @@
 package carbons
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -59,5 +60,32 @@ func TestWrap(t *testing.T) {
 	}
 	if w := Wrap("sent", msg("", body()), to); w.Has("type") {
 		t.Errorf("copy of a message without type has one: %s", w)
+	}
+}
+
+func TestStripPrivate(t *testing.T) {
+	s := New()
+	ctx := context.Background()
+	to := jid.MustParse("romeo@example")
+
+	priv := msg("chat", body(), stanza.New(NS, "private"), stanza.New(nsHints, "no-store"))
+	s.stripPrivate(ctx, to, priv)
+	if priv.Child(NS, "private") != nil {
+		t.Errorf("delivered message still has <private/>: %s", priv)
+	}
+	if priv.Child(stanza.NSClient, "body") == nil || priv.Child(nsHints, "no-store") == nil {
+		t.Errorf("other children were removed: %s", priv)
+	}
+	if !s.wasPrivate(priv) {
+		t.Error("a message whose <private/> was removed is not remembered as private")
+	}
+	if s.wasPrivate(priv) {
+		t.Error("a private message is remembered after it was looked up")
+	}
+
+	plain := msg("chat", body())
+	s.stripPrivate(ctx, to, plain)
+	if len(plain.Elements()) != 1 || s.wasPrivate(plain) {
+		t.Errorf("plain message changed or marked private: %s", plain)
 	}
 }
