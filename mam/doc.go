@@ -61,6 +61,13 @@
 // older entries, and appending to an archive removes the expired ones
 // (DeleteBefore) at most once an hour per archive and node.
 //
-// MUC room archives are not kept here: the muc package exposes no hook
-// for room messages.
+// # Room archives
+//
+// RoomArchive serves MUC room archives for the muc package (which calls
+// it; this package knows nothing of rooms): Append keeps a reflected
+// groupchat message under {Kind: "mam", User: room bare JID} (With = the
+// room, so a 'with' of an occupant's room JID selects by the stored
+// message's from), and Query runs the same parsing, paging and <fin/> as
+// user queries, with result messages from the room. Its metrics are
+// xmppd_muc_mam_….
 package mam

@@ -390,7 +390,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestMetricNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := newMetrics(reg)
+	m, err := newMetricsNamed(reg, "xmppd_mam_")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,20 @@ type mamMetrics struct {
 	results  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*mamMetrics, error) {
+// newMetricsNamed registers the archive metrics with names starting with
+// prefix, so that room archives count apart from user archives.
+func newMetricsNamed(reg prometheus.Registerer, prefix string) (*mamMetrics, error) {
 	m := &mamMetrics{
 		archived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xmppd_mam_archived_total", Help: "Messages archived, by direction (in: recipient's archive, out: sender's)."}, []string{"direction"}),
+			Name: prefix + "archived_total", Help: "Messages archived, by direction (in: recipient's archive, out: sender's)."}, []string{"direction"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xmppd_mam_skipped_total", Help: "Archivable messages not archived, by reason."}, []string{"reason"}),
+			Name: prefix + "skipped_total", Help: "Archivable messages not archived, by reason."}, []string{"reason"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xmppd_mam_errors_total", Help: "Storage failures of the message archive, by operation."}, []string{"op"}),
+			Name: prefix + "errors_total", Help: "Storage failures of the message archive, by operation."}, []string{"op"}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xmppd_mam_queries_total", Help: "Archive queries, by outcome."}, []string{"outcome"}),
+			Name: prefix + "queries_total", Help: "Archive queries, by outcome."}, []string{"outcome"}),
 		results: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "xmppd_mam_results_total", Help: "Archived messages sent in query results."}),
+			Name: prefix + "results_total", Help: "Archived messages sent in query results."}),
 	}
 	for _, c := range []prometheus.Collector{m.archived, m.skipped, m.errors, m.queries, m.results} {
 		if err := reg.Register(c); err != nil {

@@ -169,11 +169,17 @@ func parseStamp(name, v string) (time.Time, error) {
 // query runs an archive query: result messages to the querying resource,
 // then the <fin/> payload.
 func (s *Service) query(ctx context.Context, from jid.JID, iqID string, payload *stanza.Element, send func(*stanza.Element) error) (*stanza.Element, error) {
+	return s.queryArchive(ctx, s.key(from.Bare().String()), "", from, iqID, payload, send)
+}
+
+// queryArchive runs a query on the archive under key; result messages go
+// to the querying resource to, from the archive's owner JID resultFrom
+// ("" leaves from unset: the user's own account).
+func (s *Service) queryArchive(ctx context.Context, key storage.Key, resultFrom string, from jid.JID, iqID string, payload *stanza.Element, send func(*stanza.Element) error) (*stanza.Element, error) {
 	r, err := s.parseRequest(payload)
 	if err != nil {
 		return nil, err
 	}
-	key := s.key(from.Bare().String())
 	if s.cfg.retention() > 0 {
 		if horizon := s.now().Add(-s.cfg.retention()); r.filter.Start.Before(horizon) {
 			r.filter.Start = horizon
@@ -193,7 +199,7 @@ func (s *Service) query(ctx context.Context, from jid.JID, iqID string, payload 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.sendResults(from, iqID, send, r, page.Entries); err != nil {
+	if err := s.sendResults(from, resultFrom, iqID, send, r, page.Entries); err != nil {
 		return nil, err
 	}
 	return s.fin(ctx, key, r, page)
@@ -315,7 +321,7 @@ func decode(data []byte) (*stanza.Element, error) { return stanza.Parse(data, 64
 
 // sendResults sends each entry to the querying resource (§4.2), in
 // archive order, or reversed with <flip-page/>.
-func (s *Service) sendResults(to jid.JID, iqID string, send func(*stanza.Element) error, r *request, entries []storage.ArchiveEntry) error {
+func (s *Service) sendResults(to jid.JID, resultFrom, iqID string, send func(*stanza.Element) error, r *request, entries []storage.ArchiveEntry) error {
 	order := entries
 	if r.flip {
 		order = slices.Clone(entries)
@@ -334,6 +340,9 @@ func (s *Service) sendResults(to jid.JID, iqID string, send func(*stanza.Element
 			),
 		)
 		out := stanza.New(stanza.NSClient, "message", "to", to.String(), "id", fmt.Sprintf("%s-%d", iqID, i)).Append(result)
+		if resultFrom != "" {
+			out.Set("from", resultFrom)
+		}
 		if err := send(out); err != nil {
 			return fmt.Errorf("mam: sending results: %w", err)
 		}

@@ -140,10 +140,16 @@ func New(opts Options) (*Service, error) {
 	if opts.Archives == nil || opts.KV == nil || opts.Metrics == nil {
 		return nil, errors.New("mam: Options need Archives, KV and Metrics")
 	}
+	return build(opts, "xmppd_mam_", "mam")
+}
+
+// build returns a Service with metrics named prefix… and log lines
+// tagged feature.
+func build(opts Options, prefix, feature string) (*Service, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(opts.Metrics)
+	m, err := newMetricsNamed(opts.Metrics, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("mam: metrics: %w", err)
 	}
@@ -156,7 +162,7 @@ func New(opts Options) (*Service, error) {
 		now = time.Now
 	}
 	return &Service{arch: opts.Archives, kv: opts.KV, inRoster: opts.InRoster, cfg: opts.Config,
-		log: log.With("feature", "mam"), m: m, now: now}, nil
+		log: log.With("feature", feature), m: m, now: now}, nil
 }
 
 // Register declares the archive's hooks and handlers (XEP-0313, XEP-0359).
