@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/stanza"
 )
 
@@ -77,6 +78,9 @@ func (svc *Service) roomInfo(rm *Room, c *client, q *stanza.Element) (*stanza.El
 	r.Append(stanza.New(nsDiscoInfo, "identity", "category", "conference", "type", "text", "name", rm.displayName()))
 	for _, f := range rm.roomFeatures() {
 		r.Append(stanza.New(nsDiscoInfo, "feature", "var", f))
+	}
+	if svc.archive != nil {
+		r.Append(stanza.New(nsDiscoInfo, "feature", "var", mam.NS), stanza.New(nsDiscoInfo, "feature", "var", mam.NSSID))
 	}
 	fb := newForm("result", "", nsRoomInfo).
 		field("text-single", "muc#roominfo_description", "Description", []string{rm.cfg.Description}).

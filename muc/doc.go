@@ -38,6 +38,26 @@
 //   - discovery (§6): the service, public rooms, and room features
 //     (muc_public, muc_persistent, muc_passwordprotected, …) with the
 //     muc#roominfo form.
+//   - IQ requests to an occupant's room JID (§7.2's "IQ requests", vCard
+//     and version queries the common case) go to the occupant's real full
+//     JID from the requester's room JID, under an id of the service's own
+//     (random, 96 bits; at most 4096 awaited at once, the oldest forgotten
+//     first). The response, which the occupant sends to the requester's
+//     room JID, goes back to the requester under the original id from
+//     the occupant's room JID; a response from anyone but the occupant
+//     asked, or to an id nobody awaits, is dropped. Pings to one's own
+//     room JID are answered by the service (XEP-0410).
+//
+// Room archives (XEP-0313 "MUC archives", with Options.Archives): every
+// groupchat message with a body is appended, as the room reflects it
+// (from room/nick), to {Kind: "mam", User: room bare JID} through a
+// mam.RoomArchive, which reuses the user archives' query parsing, RSM
+// paging and <fin/>. The reflected message carries <stanza-id
+// xmlns='urn:xmpp:sid:0' by='room@service' id='…'/>; stanza ids that a
+// sender put there claiming to be the room's are removed first. An
+// urn:xmpp:mam:2 query to the room JID is answered with results from the
+// room JID; members-only and hidden rooms answer occupants only, others
+// anyone but outcasts. Rooms advertise urn:xmpp:mam:2 in disco#info.
 //
 // Persistent rooms keep their configuration, affiliations and subject in
 // storage.KV (kind "muc_room", one value per room) and are restored by

@@ -6,6 +6,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/stanza"
 )
 
@@ -27,12 +28,18 @@ func (svc *Service) handleIQ(ctx context.Context, c *client, st *stanza.Element,
 		if rm == nil {
 			return c2s.ItemNotFound("no such room")
 		}
+		forwarded := false
 		if to.Resourcepart() != "" {
-			res, err = svc.occupantIQ(rm, c, q, to.Resourcepart())
+			res, forwarded, err = svc.occupantIQ(rm, c, st, q, to.Resourcepart())
+		} else if q.Name.Space == mam.NS && q.Name.Local == "query" {
+			res, err = svc.archiveQuery(ctx, rm, c, st, q, get)
 		} else {
 			res, err = svc.roomIQ(rm, c, q, get)
 		}
 		rm.mu.Unlock()
+		if forwarded && err == nil {
+			return nil // the occupant answers
+		}
 	}
 	if err != nil {
 		return err
@@ -79,18 +86,45 @@ func (svc *Service) roomIQ(rm *Room, c *client, q *stanza.Element, get bool) (*s
 	return nil, c2s.ServiceUnavailable("")
 }
 
-// occupantIQ answers XEP-0410 self-pings; the service does not pass other
-// requests between occupants.
-func (svc *Service) occupantIQ(rm *Room, c *client, q *stanza.Element, nick string) (*stanza.Element, error) {
+// occupantIQ answers XEP-0410 self-pings and passes other requests on to
+// the occupant addressed (forwarded is then true and nothing is answered
+// here).
+func (svc *Service) occupantIQ(rm *Room, c *client, st, q *stanza.Element, nick string) (res *stanza.Element, forwarded bool, err error) {
 	o := rm.byJID[c.jid.String()]
 	if o == nil {
-		return nil, &c2s.StanzaError{Type: c2s.Cancel, Condition: c2s.CondNotAcceptable, Text: "you are not in this room"}
+		return nil, false, &c2s.StanzaError{Type: c2s.Cancel, Condition: c2s.CondNotAcceptable, Text: "you are not in this room"}
 	}
 	if o.nick == nick && q.Name.Space == nsPing {
-		return nil, nil
+		return nil, false, nil
 	}
-	if rm.byNick[nick] == nil {
-		return nil, c2s.ItemNotFound("no occupant with that nickname")
+	if err := svc.forwardIQ(rm, o, st, nick); err != nil {
+		return nil, false, err
 	}
-	return nil, c2s.FeatureNotImplemented("requests to occupants are not passed on")
+	return nil, true, nil
+}
+
+// archiveQuery answers urn:xmpp:mam:2 queries on the room's archive
+// (XEP-0313 §5.1.2): in members-only or hidden rooms only occupants may
+// query; outcasts never may. Results come from the room.
+func (svc *Service) archiveQuery(ctx context.Context, rm *Room, c *client, st, q *stanza.Element, get bool) (*stanza.Element, error) {
+	if svc.archive == nil {
+		return nil, c2s.ServiceUnavailable("rooms here keep no archive")
+	}
+	if (rm.locked || rm.fresh) && rm.affiliation(c.jid.Bare().String()) != affOwner {
+		return nil, c2s.ItemNotFound("no such room")
+	}
+	if rm.affiliation(c.jid.Bare().String()) == affOutcast {
+		return nil, c2s.Forbidden("you are banned from this room")
+	}
+	if (rm.cfg.MembersOnly || !rm.cfg.Public) && rm.byJID[c.jid.String()] == nil {
+		return nil, c2s.Forbidden("only occupants may read this room's archive")
+	}
+	if get {
+		return mam.QueryForm(), nil
+	}
+	send := func(m *stanza.Element) error {
+		c.reply(svc, m)
+		return nil
+	}
+	return svc.archive.Query(ctx, rm.jid, c.jid, st.Get("id"), q, send)
 }

@@ -7,6 +7,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/stanza"
 )
 
@@ -32,7 +33,7 @@ func (svc *Service) handleMessage(ctx context.Context, c *client, st *stanza.Ele
 		return svc.privateMessage(rm, c, st, to.Resourcepart())
 	}
 	if typ == "groupchat" {
-		return svc.groupchat(rm, c, st)
+		return svc.groupchat(ctx, rm, c, st)
 	}
 	if x := st.Child(nsMUCUser, "x"); x != nil {
 		if x.Child(nsMUCUser, "invite") != nil {
@@ -68,7 +69,7 @@ func (svc *Service) checkLimits(o *occupant, st *stanza.Element) error {
 // groupchat reflects a message to every occupant, sender included, from
 // the sender's room JID (XEP-0045 §7.4), keeping it for history; a message
 // with a subject and no body changes the subject (§8.1).
-func (svc *Service) groupchat(rm *Room, c *client, st *stanza.Element) error {
+func (svc *Service) groupchat(ctx context.Context, rm *Room, c *client, st *stanza.Element) error {
 	o := rm.byJID[c.jid.String()]
 	if o == nil {
 		return c2s.NotAcceptable("only occupants may send messages to the room")
@@ -95,9 +96,35 @@ func (svc *Service) groupchat(rm *Room, c *client, st *stanza.Element) error {
 		return nil
 	}
 	svc.m.messages.WithLabelValues("groupchat").Inc()
+	out = svc.archiveGroupchat(ctx, rm, out)
 	rm.sendToAll(svc, out)
 	svc.remember(rm, out)
 	return nil
+}
+
+// archiveGroupchat keeps a groupchat message with a body in the room's
+// archive and returns it as reflected: without stanza ids claiming to be
+// the room's (XEP-0359 §3.1) and, once archived, with the room's
+// <stanza-id/>. A storage failure is logged; the message goes out anyway.
+func (svc *Service) archiveGroupchat(ctx context.Context, rm *Room, out *stanza.Element) *stanza.Element {
+	kids := make([]stanza.Node, 0, len(out.Children)+1)
+	for _, n := range out.Children {
+		if e := n.Elem; e != nil && e.Name.Space == mam.NSSID && e.Name.Local == "stanza-id" && e.Get("by") == rm.key {
+			continue
+		}
+		kids = append(kids, n)
+	}
+	out.Children = kids
+	if svc.archive == nil || out.Child(stanza.NSClient, "body") == nil {
+		return out
+	}
+	id, err := svc.archive.Append(ctx, rm.jid, out)
+	if err != nil {
+		svc.log.Error("archiving a groupchat message failed", "room", rm.key, "err", err)
+		return out
+	}
+	out.Append(stanza.New(mam.NSSID, "stanza-id", "by", rm.key, "id", id))
+	return out
 }
 
 // remember keeps msg for history on join, stamped with a XEP-0203 delay

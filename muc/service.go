@@ -3,6 +3,7 @@ package muc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/c2s"
+	"github.com/xmppd/xmppd/mam"
 	"github.com/xmppd/xmppd/stanza"
 	"github.com/xmppd/xmppd/storage"
 )
@@ -35,6 +37,12 @@ type Options struct {
 	// Joining existing rooms is not affected. cmd/xmppd wires the
 	// muc_create toggle here.
 	AllowCreate func(user jid.JID) bool
+	// Archives, when set, keeps each room's archive of groupchat messages
+	// (XEP-0313 MUC archives) under {Kind: "mam", User: room bare JID};
+	// nil archives nothing and rooms answer no archive queries.
+	Archives storage.Archives
+	// ArchiveConfig sets the room archives' retention and page sizes.
+	ArchiveConfig mam.Config
 }
 
 // A Service is the MUC component. Register it with the c2s server; it then
@@ -51,6 +59,10 @@ type Service struct {
 	slot   c2s.Slot[*memberships]
 	// allowCreate gates room creation; see Options.AllowCreate.
 	allowCreate func(user jid.JID) bool
+	// archive keeps room archives; nil when Options.Archives is nil.
+	archive *mam.RoomArchive
+	// relay maps the ids of IQs passed to occupants to their requesters.
+	relay *iqRelay
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -80,7 +92,17 @@ func New(opts Options) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
+	var archive *mam.RoomArchive
+	if opts.Archives != nil {
+		archive, err = mam.NewRoomArchive(mam.RoomArchiveOptions{Archives: opts.Archives, Metrics: opts.Metrics,
+			Log: log, Config: opts.ArchiveConfig, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("muc: %w", err)
+		}
+	}
 	return &Service{
+		archive:     archive,
+		relay:       newIQRelay(),
 		cfg:         opts.Config,
 		domain:      d.Domainpart(),
 		store:       opts.Store,
@@ -223,6 +245,12 @@ func (svc *Service) dispatch(ctx context.Context, c *client, st *stanza.Element)
 		}
 		return svc.handleMessage(ctx, c, st, to)
 	case "iq":
+		if typ == "result" || typ == "error" {
+			if to.Resourcepart() != "" {
+				svc.relayResponse(ctx, c, st, to)
+			}
+			return nil
+		}
 		if typ != "get" && typ != "set" {
 			return nil
 		}

@@ -145,6 +145,9 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Metrics:      reg,
 		Log:          log,
 		Config:       cfg.MUC,
+		// Rooms archive groupchat under the users' MAM retention and paging.
+		Archives:      backend.Archives(),
+		ArchiveConfig: cfg.MAM,
 		AllowCreate: func(user jid.JID) bool {
 			return toggleSet.Allows(toggleMUCCreate, user.String())
 		},
