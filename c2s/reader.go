@@ -13,6 +13,7 @@ var (
 	errStopped    = errors.New("c2s: session closing")
 	errIdle       = errors.New("c2s: idle connection did not answer a ping")
 	errAuthExpiry = errors.New("c2s: not authenticated in time")
+	errTakenOver  = errors.New("c2s: session resumed on another connection")
 )
 
 // pingTimeout is how long a client has to answer the server's ping once its
@@ -62,6 +63,11 @@ func (r *inputReader) Read(p []byte) (int, error) {
 		default:
 		}
 		r.setDeadline()
+		if r.s.sm.takeoverPending() {
+			// After setDeadline: a takeover queued from now on sets
+			// the read deadline to the past after this did.
+			return 0, errTakenOver
+		}
 		n, err := r.conn.Read(p)
 		if n > 0 {
 			r.budget -= int64(n)
@@ -77,6 +83,9 @@ func (r *inputReader) Read(p []byte) (int, error) {
 		case <-r.s.stopRead:
 			return 0, errStopped
 		default:
+		}
+		if r.s.sm.takeoverPending() {
+			return 0, errTakenOver // a resumption interrupted this read
 		}
 		if r.s.state < stateAuthenticated {
 			return 0, errAuthExpiry

@@ -458,7 +458,17 @@ func (w *outWriter) lost(st *stanza.Element, kept bool) {
 // still unacknowledged, in order.
 func (w *outWriter) resume(a attach) {
 	s := w.s
-	w.conn.Close() // the old connection, in case it still looked open
+	if s.sm.takeReplaced(w.conn) && !w.dead {
+		// The old connection was still open: tell its client why it
+		// ends (XEP-0198 §5). What is buffered goes first so that the
+		// error does not land inside a stanza.
+		if w.bw.Flush() == nil {
+			b := (&streamError{cond: streamConflict, text: "the session was resumed on another connection"}).bytes()
+			w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			w.conn.Write(append(b, "</stream:stream>"...))
+		}
+	}
+	w.conn.Close() // the old connection
 	w.conn, w.dead = a.conn, false
 	w.bw.Reset(writerFunc(w.writeConn))
 	items, id := s.sm.resumeSnapshot()

@@ -19,7 +19,10 @@ package c2s
 // stream's goroutine hands its connection and decoder over and ends; the
 // session's writer writes <resumed/>, then every stanza still
 // unacknowledged, in order, then what follows. A session resumed while its
-// old connection still looks open has that connection closed first.
+// old connection still looks open has that connection ended first with a
+// <conflict/> stream error (§5 SHOULD): the new stream interrupts the old
+// one's read, the old reader hands over without closing it, and the writer,
+// which owns writes to it, finishes it before it switches.
 //
 // When a session with stream management ends without resuming (timeout,
 // clean close, stream error, shutdown), nothing on the list is lost: the
@@ -83,6 +86,9 @@ type streamMgmt struct {
 	acked     uint32 // last h the client sent
 	requested bool   // an <r/> is outstanding
 	ended     bool   // the session is over; nothing resumes it
+	// replaced is the connection a resumption took the session from while
+	// it was still open: the writer ends it with <conflict/>.
+	replaced net.Conn
 
 	// Written by the reader only; handled is atomic so that a stream
 	// failing to resume the session can report it (<failed h/>).
@@ -184,8 +190,36 @@ func (m *streamMgmt) requestTakeover(previd string, h uint32, hf *handoff) (take
 	}
 }
 
-// takeoverPending reports whether a new stream waits to resume the session.
-func (m *streamMgmt) takeoverPending() bool { return len(m.takeover) > 0 }
+// takeoverPending reports whether a new stream waits to resume the session
+// (false for nil: a session built without stream management state).
+func (m *streamMgmt) takeoverPending() bool { return m != nil && len(m.takeover) > 0 }
+
+// setReplaced records conn as the open connection a resumption replaces.
+func (m *streamMgmt) setReplaced(conn net.Conn) {
+	m.mu.Lock()
+	m.replaced = conn
+	m.mu.Unlock()
+}
+
+// isReplaced reports whether conn is the open connection a resumption
+// replaces.
+func (m *streamMgmt) isReplaced(conn net.Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return conn != nil && m.replaced == conn
+}
+
+// takeReplaced reports whether conn is the open connection a resumption
+// replaces, and forgets it.
+func (m *streamMgmt) takeReplaced(conn net.Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if conn == nil || m.replaced != conn {
+		return false
+	}
+	m.replaced = nil
+	return true
+}
 
 // end marks the session over: no resumption from now on, a pending one is
 // refused, and the id is forgotten. It returns the id ("" if none).
@@ -371,11 +405,14 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 		old.closeWith(&streamError{cond: streamUndefinedCondition, text: "resumed with a handled count that is too high"})
 		return failKnown(old, CondUndefinedCondition, handledTooHigh(h, sent))
 	}
-	// Interrupt the old connection if it is still being read (the session
-	// may have taken this one over already).
+	// Interrupt the read of the old connection if it is still being read
+	// (the session may have taken this one over already); the old
+	// session's reader checks for the takeover before each read and on a
+	// timeout, and its writer ends the connection with <conflict/>.
 	old.connMu.Lock()
 	if old.conn != hf.conn {
-		old.conn.Close()
+		old.sm.setReplaced(old.conn)
+		old.conn.SetReadDeadline(time.Now())
 	}
 	old.connMu.Unlock()
 	if !<-hf.result {
@@ -413,7 +450,9 @@ func (s *Session) detach() bool {
 	default:
 	}
 	s.connMu.Lock()
-	s.conn.Close()
+	if !s.sm.isReplaced(s.conn) { // the writer closes that one
+		s.conn.Close()
+	}
 	s.connMu.Unlock()
 	s.log.Info("connection lost; session detached for resumption", "timeout", s.sm.timeout)
 	s.srv.m.smDetached.Inc()

@@ -268,15 +268,16 @@ func TestSMResumeTakesOverOpenConnection(t *testing.T) {
 		t.Fatalf("resume: got %s", el)
 	}
 	n.expectMessages("m1")
-	// The old connection is closed.
-	for {
-		if _, err := a.nextErr(5 * time.Second); err != nil {
-			if strings.Contains(err.Error(), "timeout") {
-				t.Fatal("old connection still open after the session was resumed elsewhere")
-			}
-			break
-		}
+	// The old connection is ended with <conflict/> (XEP-0198 §5).
+	if cond := a.streamError(); cond != "conflict" {
+		t.Fatalf("old connection after the session was resumed elsewhere: stream error %q, want conflict", cond)
 	}
+	if el, err := a.nextErr(5 * time.Second); err == nil && el.Name.Local != "closed" || err != nil && strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("old stream not closed after its stream error: %v, %v", el, err)
+	}
+	// The session goes on on the new connection.
+	b.send(fmtMsg("alice@localhost/one", "m2", "y"))
+	n.expectMessages("m2")
 }
 
 func TestSMResumeFailures(t *testing.T) {
