@@ -91,7 +91,16 @@ async def private():
     m = one.make_message(mto=jid(user("bob"), "pc"), mbody="private", mtype="chat")
     m.enable("carbon_private")
     m.send()
-    await bob.next_message()
+    got = await bob.next_message()
+    # §6: the server removes <private/> from the original it delivers.
+    expect(got.xml.find("{urn:xmpp:carbons:2}private") is None, "delivered with <private/>: %s" % got)
+    m = bob.make_message(mto=jid(user("alice"), "one"), mbody="private in", mtype="chat")
+    m.enable("carbon_private")
+    m.send()
+    got = await one.next_message()
+    expect(got["body"] == "private in", "one got %r" % got["body"])
+    expect(got.xml.find("{urn:xmpp:carbons:2}private") is None, "delivered with <private/>: %s" % got)
+    await quiet(two.received, 0.5, "received copy of a private message")
     m = bob.make_message(mto=jid(user("alice"), "one"), mbody="no copy", mtype="chat")
     m["no-copy"] = True
     m.send()
