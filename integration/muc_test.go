@@ -44,3 +44,8 @@ max_message_bytes = 100
 `})
 	s.runSlixmpp("muc_limits.py")
 }
+
+func TestSlixmppMUCArchiveAndOccupantIQ(t *testing.T) {
+	s := startServer(t, serverOptions{users: mucUsers()})
+	s.runSlixmpp("muc_mam.py")
+}
