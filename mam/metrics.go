@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type mamMetrics struct {
 	archived *prometheus.CounterVec // direction: in, out
 	skipped  *prometheus.CounterVec // reason: prefs
-	errors   *prometheus.CounterVec // op: append, prefs, roster, prune, query
+	errors   *prometheus.CounterVec // op: append, prefs, roster, prune, query, clear
 	queries  *prometheus.CounterVec // outcome: ok, error
 	results  prometheus.Counter
 }

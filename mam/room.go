@@ -82,6 +82,15 @@ func (a *RoomArchive) Query(ctx context.Context, room, to jid.JID, iqID string, 
 	return res, err
 }
 
+// Clear removes room's whole archive (the room is destroyed).
+func (a *RoomArchive) Clear(ctx context.Context, room jid.JID) error {
+	if err := a.s.arch.Clear(ctx, a.s.key(room.Bare().String())); err != nil {
+		a.s.m.errors.WithLabelValues("clear").Inc()
+		return fmt.Errorf("mam: clearing %s: %w", room.Bare().String(), err)
+	}
+	return nil
+}
+
 // QueryForm returns the <query/> holding the form of the query fields,
 // the answer to an IQ get (XEP-0313 §4.1.5).
 func QueryForm() *stanza.Element { return queryForm() }

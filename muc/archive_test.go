@@ -181,3 +181,24 @@ func TestIQRelayBounded(t *testing.T) {
 		t.Fatal("the oldest request was kept past the cap")
 	}
 }
+
+func TestRoomArchiveGoesWithTheRoom(t *testing.T) {
+	h := newArchiveHarness(t)
+	openRoom(t, h, bob)
+	h.mustSend(bob, groupchat("secret"))
+	// Everyone leaves: the temporary room vanishes, and its archive too.
+	for _, who := range []string{alice, bob} {
+		h.mustSend(who, "<presence xmlns='jabber:client' type='unavailable' to='"+room+"/x'/>")
+	}
+	if h.svc.RoomCount() != 0 {
+		t.Fatalf("%d rooms left", h.svc.RoomCount())
+	}
+	// Someone else makes a room of the same name: it starts empty.
+	h.mustSend(carol, join("Carol"))
+	h.mustSend(carol, "<iq xmlns='jabber:client' type='set' id='c1' to='"+room+"'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
+	h.got(carol)
+	h.mustSend(carol, query(""))
+	if got := h.got(carol); len(got) != 1 || !has(got[0], "<count>0</count>") {
+		t.Fatalf("the new room inherited an archive: %v", got)
+	}
+}

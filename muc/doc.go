@@ -57,7 +57,9 @@
 // sender put there claiming to be the room's are removed first. An
 // urn:xmpp:mam:2 query to the room JID is answered with results from the
 // room JID; members-only and hidden rooms answer occupants only, others
-// anyone but outcasts. Rooms advertise urn:xmpp:mam:2 in disco#info.
+// anyone but outcasts. Rooms advertise urn:xmpp:mam:2 in disco#info. A
+// room that is destroyed, or a temporary room that vanishes, takes its
+// archive with it, so a later room of the same name cannot read it.
 //
 // Persistent rooms keep their configuration, affiliations and subject in
 // storage.KV (kind "muc_room", one value per room) and are restored by

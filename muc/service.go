@@ -285,10 +285,17 @@ func (svc *Service) lookup(key string) *Room {
 	}
 }
 
-// discard removes rm from the registry; the caller holds rm.mu.
+// discard removes rm from the registry, and its archive, so that a later
+// room of the same name starts with none; the caller holds rm.mu. The
+// archive goes first, while the room still holds its name.
 func (svc *Service) discard(rm *Room) {
 	if rm.gone {
 		return
+	}
+	if svc.archive != nil && !rm.fresh {
+		if err := svc.archive.Clear(context.Background(), rm.jid); err != nil {
+			svc.log.Error("removing a room's archive failed", "room", rm.key, "err", err)
+		}
 	}
 	rm.gone = true
 	if svc.rooms.remove(rm.key, rm) {
