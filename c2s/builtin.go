@@ -25,7 +25,11 @@ const (
 func (s *Server) registerBuiltins() {
 	r := s.reg
 	r.ServerIdentity(Identity{Category: "server", Type: "im", Name: "xmppd"})
-	r.ServerFeature(nsDiscoInfo, nsDiscoItems, nsPing, nsVersion, nsTime)
+	// jabber:iq:register is served to every authenticated user, for
+	// password changes and cancellation (XEP-0077 §3.2, §3.3), so it is
+	// advertised whether or not accounts may be created in-band; that is
+	// announced by the iq-register stream feature before authentication.
+	r.ServerFeature(nsDiscoInfo, nsDiscoItems, nsPing, nsVersion, nsTime, nsIQRegister)
 	r.AccountFeature(nsDiscoInfo, nsDiscoItems)
 	r.HandleIQ(nsDiscoInfo, ToServer|ToSelf|ToContact, s.discoInfo)
 	r.HandleIQ(nsDiscoItems, ToServer|ToSelf|ToContact, s.discoItems)
@@ -57,9 +61,6 @@ func (s *Server) registerBuiltins() {
 		}
 		return nil, nil
 	})
-	if s.cfg.AllowRegistration {
-		r.ServerFeature(nsIQRegister)
-	}
 }
 
 func (s *Server) discoInfo(ctx context.Context, iq *IQ) (*stanza.Element, error) {
