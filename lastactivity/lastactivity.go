@@ -11,6 +11,10 @@
 //     unavailable, with the status text of that unavailable presence.
 //     A user never seen offline since this was deployed is
 //     <item-not-found/>.
+//   - To the user's own account (no 'to', or the sender's bare JID): the
+//     same answer, without the roster check — a user may always see their
+//     own last activity. jabber:iq:last is advertised on accounts, and the
+//     owner is among those who ask.
 //
 // The record is written when a user's last available resource goes
 // unavailable — an explicit unavailable presence, or the session ending
@@ -114,6 +118,9 @@ func (s *Service) Register(r *c2s.Registry) error {
 	r.HandleIQ(NS, c2s.ToContact, func(ctx context.Context, iq *c2s.IQ) (*stanza.Element, error) {
 		return s.contact(ctx, iq, iq.Session.Server().Directory())
 	})
+	r.HandleIQ(NS, c2s.ToSelf, func(ctx context.Context, iq *c2s.IQ) (*stanza.Element, error) {
+		return s.self(ctx, iq, iq.Session.Server().Directory())
+	})
 	r.OnPresence(s.onPresence)
 	r.ServerFeature(NS)
 	r.AccountFeature(NS)
@@ -139,22 +146,32 @@ func (s *Service) uptime(_ context.Context, iq *c2s.IQ) (*stanza.Element, error)
 
 // contact answers for a local user (§4).
 func (s *Service) contact(ctx context.Context, iq *c2s.IQ, dir c2s.Directory) (*stanza.Element, error) {
-	res, outcome, err := s.contactAnswer(ctx, iq, dir)
+	res, outcome, err := s.contactAnswer(ctx, iq, iq.To.Bare().String(), true, dir)
 	s.queries.WithLabelValues("contact", outcome).Inc()
 	return res, err
 }
 
-func (s *Service) contactAnswer(ctx context.Context, iq *c2s.IQ, dir c2s.Directory) (*stanza.Element, string, error) {
+// self answers a user about their own account.
+func (s *Service) self(ctx context.Context, iq *c2s.IQ, dir c2s.Directory) (*stanza.Element, error) {
+	res, outcome, err := s.contactAnswer(ctx, iq, iq.From.Bare().String(), false, dir)
+	s.queries.WithLabelValues("self", outcome).Inc()
+	return res, err
+}
+
+// contactAnswer answers for owner's account; checkRoster requires the
+// sender to be subscribed to owner's presence.
+func (s *Service) contactAnswer(ctx context.Context, iq *c2s.IQ, owner string, checkRoster bool, dir c2s.Directory) (*stanza.Element, string, error) {
 	if iq.Type != "get" {
 		return nil, "bad_request", c2s.BadRequest("last activity is a get")
 	}
-	owner := iq.To.Bare().String()
-	ok, err := s.subscribed(ctx, owner, iq.From.Bare().String())
-	if err != nil {
-		return nil, "error", fmt.Errorf("lastactivity: roster of %s: %w", owner, err)
-	}
-	if !ok {
-		return nil, "forbidden", c2s.Forbidden("not subscribed to this user's presence")
+	if checkRoster {
+		ok, err := s.subscribed(ctx, owner, iq.From.Bare().String())
+		if err != nil {
+			return nil, "error", fmt.Errorf("lastactivity: roster of %s: %w", owner, err)
+		}
+		if !ok {
+			return nil, "forbidden", c2s.Forbidden("not subscribed to this user's presence")
+		}
 	}
 	for _, r := range dir.Resources(owner) {
 		if avail, _ := r.Available(); avail {

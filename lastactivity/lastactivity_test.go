@@ -99,6 +99,19 @@ func TestUptimeAndContacts(t *testing.T) {
 	if cond != "" || res.Get("seconds") != "25" || res.Text() != "gone home" {
 		t.Errorf("offline contact: %v %s, want 25 seconds and the last status", res, cond)
 	}
+	// The owner asks about their own account: no roster check.
+	self, err := s.self(ctx, &c2s.IQ{From: jid.MustParse("alice@x/phone"), Type: "get", Payload: get}, dir)
+	if err != nil || self.Get("seconds") != "25" {
+		t.Errorf("own account: %v %v, want 25 seconds", self, err)
+	}
+	dir["alice@x"] = []c2s.Resource{aliceRes}
+	aliceRes.available = true
+	if self, err := s.self(ctx, &c2s.IQ{From: jid.MustParse("alice@x/phone"), Type: "get", Payload: get}, dir); err != nil || self.Get("seconds") != "0" {
+		t.Errorf("own account while online: %v %v, want 0 seconds", self, err)
+	}
+	if _, err := s.self(ctx, &c2s.IQ{From: jid.MustParse("alice@x/phone"), Type: "set", Payload: get}, dir); c2s.AsStanzaError(err).Condition != c2s.CondBadRequest {
+		t.Errorf("own account set: %v, want bad-request", err)
+	}
 	if err := metrics.Lint(reg, "lastactivity"); err != nil {
 		t.Error(err)
 	}
