@@ -161,6 +161,17 @@ func TestIQToOccupantIsRelayed(t *testing.T) {
 	if err := h.send("dave@example.org/d", "<iq xmlns='jabber:client' type='get' id='v3' to='"+room+"/Bob'><vCard xmlns='vcard-temp'/></iq>"); condition(err) != "not-acceptable" {
 		t.Fatalf("outsider: %v", err)
 	}
+	// An error answer goes back the same way.
+	h.mustSend(alice, "<iq xmlns='jabber:client' type='get' id='v4' to='"+room+"/Bob'><query xmlns='jabber:iq:version'/></iq>")
+	got = h.got(bob)
+	if len(got) != 1 {
+		t.Fatalf("second request: %v", got)
+	}
+	id = parse(t, got[0]).Get("id")
+	h.mustSend(bob, "<iq xmlns='jabber:client' type='error' id='"+id+"' to='"+room+"/Alice'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+	if got := h.got(alice); len(got) != 1 || !has(got[0], "type=\"error\"", "id=\"v4\"", "from=\""+room+"/Bob\"", "service-unavailable") {
+		t.Fatalf("error answer: %v", got)
+	}
 	// Self-ping is still answered by the service.
 	h.mustSend(alice, "<iq xmlns='jabber:client' type='get' id='p1' to='"+room+"/Alice'><ping xmlns='urn:xmpp:ping'/></iq>")
 	if got := h.got(alice); len(got) != 1 || !has(got[0], "type=\"result\"", "id=\"p1\"") {
