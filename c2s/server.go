@@ -78,6 +78,7 @@ type Server struct {
 	debug   map[string]time.Time // bare or full JID → until
 
 	resumable sync.Map // XEP-0198 resumption id → *Session
+	ended     sync.Map // XEP-0198 resumption id → endedSM, for one resume timeout after the session ended
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

@@ -220,6 +220,7 @@ func (s *Session) finish() {
 	if bound {
 		if id := s.sm.end(); id != "" {
 			s.srv.resumable.Delete(id)
+			s.rememberEnded(id)
 		}
 		s.srv.dir.Unbind(s)
 		wasAvailable, _ := s.Available()

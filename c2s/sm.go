@@ -392,7 +392,16 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 	}
 	v, ok := s.srv.resumable.Load(el.Get("previd"))
 	old, _ := v.(*Session)
-	if !ok || !old.jid.Bare().Equal(s.jid.Bare()) {
+	if !ok {
+		if v, ok := s.srv.ended.Load(el.Get("previd")); ok && v.(endedSM).bare == s.jid.Bare().String() {
+			s.srv.m.smResumes.WithLabelValues("failed").Inc()
+			f := smFailed(CondItemNotFound, nil)
+			f.Set("h", strconv.FormatUint(uint64(v.(endedSM).handled), 10))
+			return false, s.write(f.AppendXML(nil, stanza.NSClient))
+		}
+		return fail(CondItemNotFound, nil)
+	}
+	if !old.jid.Bare().Equal(s.jid.Bare()) {
 		return fail(CondItemNotFound, nil)
 	}
 	hf := &handoff{conn: s.conn, in: s.in, dec: dec, result: make(chan bool, 1)}
@@ -419,6 +428,25 @@ func (s *Session) negotiateSM(el *stanza.Element, dec *xml.Decoder) (done bool, 
 		return failKnown(old, CondItemNotFound, nil)
 	}
 	return true, nil
+}
+
+// An endedSM is what a failed resumption of a session that ended tells the
+// client: whose it was, and how many of its stanzas the server handled.
+type endedSM struct {
+	bare    string
+	handled uint32
+}
+
+// endedMemory is the least time an ended session's handled count is kept.
+const endedMemory = 5 * time.Minute
+
+// rememberEnded keeps, for the resume timeout and at least endedMemory, the
+// handled count of a resumable session that ended under id, so that a late
+// <resume/> gets <failed h/> (XEP-0198 §5) and the client knows what to
+// send again.
+func (s *Session) rememberEnded(id string) {
+	s.srv.ended.Store(id, endedSM{bare: s.jid.Bare().String(), handled: s.sm.handled.Load()})
+	time.AfterFunc(max(s.srv.cfg.resumeTimeout(), endedMemory), func() { s.srv.ended.Delete(id) })
 }
 
 // shouldDetach reports whether the read loop's end, for err, detaches the

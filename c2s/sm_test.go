@@ -299,7 +299,8 @@ func TestSMResumeFailures(t *testing.T) {
 		{name: "no h", user: "alice", pass: "pw-a", resume: `previd='` + id + `'`, cond: "bad-request"},
 		// The server handled alice's one presence stanza.
 		{name: "h too high", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='5'`, cond: "undefined-condition", tooHigh: true, h: "1"},
-		{name: "ended by the previous case", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='0'`, cond: "item-not-found"},
+		// Ended, but known for a resume timeout: the client learns h.
+		{name: "ended by the previous case", user: "alice", pass: "pw-a", resume: `previd='` + id + `' h='0'`, cond: "item-not-found", h: "1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,7 +337,7 @@ func TestSMTimeoutReroutesUnacked(t *testing.T) {
 		map[string]string{"alice": "pw-a", "bob": "pw-b"}, off)
 	a := dialClient(t, srv.addr, "alice", "pw-a", "one")
 	b := dialClient(t, srv.addr, "bob", "pw-b", "two")
-	a.enableSM(true)
+	id := a.enableSM(true).Get("id")
 	a.send(`<presence/>`)
 	a.expectStart("presence")
 	b.send(fmtMsg("alice@localhost/one", "m1", "seen but not acked"))
@@ -367,6 +368,13 @@ func TestSMTimeoutReroutesUnacked(t *testing.T) {
 		t.Errorf("timeout counter = %v", got)
 	}
 	waitFor(t, func() bool { return len(srv.Sessions("alice@localhost")) == 0 })
+	// A resumption after the timeout fails, but the client learns that
+	// its presence was handled (XEP-0198 §5 <failed h/>).
+	n := dialAuthed(t, srv.addr, "alice", "pw-a")
+	n.send(fmt.Sprintf(`<resume xmlns='urn:xmpp:sm:3' previd='%s' h='1'/>`, id))
+	if el := n.next(); el.Name.Local != "failed" || el.Child(stanza.NSStanzas, "item-not-found") == nil || el.Get("h") != "1" {
+		t.Errorf("resume after the timeout: got %s, want <failed h='1'><item-not-found/>", el)
+	}
 }
 
 func TestSMUnackedGoToOtherResourceOnClose(t *testing.T) {
