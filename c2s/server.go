@@ -78,7 +78,7 @@ type Server struct {
 	debug   map[string]time.Time // bare or full JID → until
 
 	resumable sync.Map // XEP-0198 resumption id → *Session
-	ended     sync.Map // XEP-0198 resumption id → endedSM, for one resume timeout after the session ended
+	ended     sync.Map // XEP-0198 resumption id → endedSM, kept a while after the session ended (see rememberEnded)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
