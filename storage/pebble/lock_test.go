@@ -25,13 +25,19 @@ var holderKey = storage.Key{Kind: "offline", User: "juliet@example.com"}
 // holderEnv names the directory a helper process opens and holds.
 const holderEnv = "XMPPD_PEBBLE_LOCK_HOLDER"
 
-// TestLockHolder is the helper process of TestLockAcrossProcesses; it does
-// nothing in a normal run.
-func TestLockHolder(t *testing.T) {
-	dir := os.Getenv(holderEnv)
-	if dir == "" {
-		t.Skip("helper process only")
+// TestMain turns the test binary into the lock-holding helper process of
+// TestLockAcrossProcesses when holderEnv is set, and runs the tests
+// otherwise, so the helper is not a test that skips in every normal run.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(holderEnv); dir != "" {
+		holdLock(dir)
 	}
+	os.Exit(m.Run())
+}
+
+// holdLock opens the store in dir, acknowledges the writes the parent
+// expects to survive, says "ready" and waits to be killed.
+func holdLock(dir string) {
 	d, err := Open(dir, Options{})
 	if err != nil {
 		fmt.Println("error:", err)
@@ -54,7 +60,7 @@ func TestLockHolder(t *testing.T) {
 // of the writes it acknowledged.
 func TestLockAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHolder$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), holderEnv+"="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
