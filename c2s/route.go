@@ -167,12 +167,11 @@ func (s *Server) messageInHooks(ctx context.Context, msg *stanza.Element, to jid
 	if t := msg.Get("type"); t != "" && t != "chat" && t != "normal" {
 		return
 	}
+	// No account check here: the hooks run only right before the message
+	// is queued to a bound resource or stored offline, and undeliverable
+	// has checked the account exists before storing (one storage read per
+	// offline message, not two).
 	bare := to.Bare()
-	if len(s.dir.Resources(bare.String())) == 0 {
-		if exists, err := s.acc.Exists(ctx, bare.Localpart()); err != nil || !exists {
-			return
-		}
-	}
 	for _, h := range s.reg.msgIn {
 		h(ctx, bare, msg)
 	}
