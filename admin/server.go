@@ -91,6 +91,9 @@ type Options struct {
 	// their endpoints with 503.
 	Status ServerStatus
 	Reload Reloader
+
+	// Pprof serves Go's profiler under /debug/pprof/ (admin scope).
+	Pprof bool
 }
 
 // maxBody bounds a request body; the API takes small JSON objects only.
@@ -170,6 +173,9 @@ func New(opts Options) (*Server, error) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	s.mux.Handle("/api/", s.requireToken(api))
+	if opts.Pprof {
+		s.servePprof()
+	}
 	return s, nil
 }
 

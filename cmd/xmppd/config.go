@@ -62,6 +62,10 @@ type Config struct {
 type MetricsConfig struct {
 	// Graphite pushes the same registry to Carbon when its address is set.
 	Graphite graphite.Config `toml:"graphite"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the admin
+	// listener (admin-scope token). Off by default: profiles cost CPU
+	// while they run and show memory contents.
+	Pprof bool `toml:"pprof"`
 }
 
 // ListenConfig holds the listener addresses (host:port; an empty host

@@ -216,6 +216,7 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		Reload:   reloader,
 		Ready:    backend,
 		Gatherer: reg,
+		Pprof:    cfg.Metrics.Pprof,
 		Log:      log.With("component", "admin"),
 	})
 	if err != nil {
