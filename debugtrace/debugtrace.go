@@ -11,6 +11,9 @@
 // a full JID sees that one session. Records without a jid attribute (a
 // session before bind) reach no watcher.
 //
+// Work done on a session's behalf away from its logger (storage calls)
+// joins the trace through the context: see WithLogger and Logger.
+//
 // Publishing never blocks a session: each watcher has a bounded queue, and
 // a record that does not fit is dropped and counted; the next record the
 // watcher reads carries the number dropped just before it (Event.Dropped),

@@ -2,6 +2,7 @@ package debugtrace
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -150,5 +151,21 @@ func TestCloseAndBadTarget(t *testing.T) {
 	slog.New(h.Handler(debugDiscard)).With("jid", "alice@example.net/a").Debug("x")
 	if evs, _ := w.Next(); len(evs) != 0 {
 		t.Errorf("a closed watcher got %d events", len(evs))
+	}
+}
+
+func TestLoggerInContext(t *testing.T) {
+	if l := Logger(context.Background()); l != nil {
+		t.Errorf("Logger(Background) = %v, want nil", l)
+	}
+	base := context.Background()
+	if ctx := WithLogger(base, nil); ctx != base {
+		t.Error("WithLogger(ctx, nil) returned a new context")
+	}
+	l := slog.New(debugDiscard)
+	ctx, cancel := context.WithCancel(WithLogger(base, l))
+	defer cancel()
+	if got := Logger(ctx); got != l {
+		t.Errorf("Logger of a derived context = %v, want the logger put in", got)
 	}
 }
