@@ -3,7 +3,25 @@ package c2s
 import (
 	"context"
 	"log/slog"
+
+	"github.com/xmppd/xmppd/debugtrace"
 )
+
+// Debugging reports whether the session's debug switch is on, so that a
+// feature can log what only a debugged session should pay for (privacy
+// verdicts) on Log. It costs an atomic load. Safe for concurrent use.
+func (s *Session) Debugging() bool { return s.debugOn() }
+
+// traceContext returns ctx carrying the session's logger for the debug
+// trace (debugtrace.WithLogger) while its debug switch is on, so that
+// storage calls made on the session's behalf are logged on it; otherwise
+// ctx itself, with no allocation.
+func (s *Session) traceContext(ctx context.Context) context.Context {
+	if !s.debugOn() {
+		return ctx
+	}
+	return debugtrace.WithLogger(ctx, s.log)
+}
 
 // sessionLogHandler routes a session's records: normally to the server's
 // handler (whose level applies), and while the session's debug switch is

@@ -59,7 +59,7 @@ func (s *Session) serveStanzas() {
 		} else if !ok {
 			continue
 		}
-		if err := s.handleStanza(ctx, el); err != nil {
+		if err := s.handleStanza(s.traceContext(ctx), el); err != nil {
 			s.fail(err)
 			return
 		}

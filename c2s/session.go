@@ -226,7 +226,7 @@ func (s *Session) finish() {
 		wasAvailable, _ := s.Available()
 		s.setPresence(false, 0)
 		s.lastPres.Store(nil)
-		ctx := context.Background()
+		ctx := s.traceContext(context.Background())
 		if wasAvailable {
 			s.broadcastUnavailable(ctx)
 		}

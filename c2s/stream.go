@@ -533,7 +533,7 @@ func (s *Session) bind(iq, payload *stanza.Element) (bool, error) {
 	result.Append(stanza.New(nsBind, "bind").Append(stanza.New(nsBind, "jid").SetText(full.String())))
 	s.Send(result)
 	s.log.Info("bound")
-	ctx := context.Background()
+	ctx := s.traceContext(context.Background())
 	for _, h := range s.srv.reg.onBound {
 		h(ctx, s)
 	}
