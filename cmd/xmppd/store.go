@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/xmppd/xmppd/c2s"
 	"github.com/xmppd/xmppd/storage"
 	"github.com/xmppd/xmppd/storage/pebble"
 	"github.com/xmppd/xmppd/storage/riak"
@@ -43,6 +44,10 @@ type EmbeddedConfig struct {
 	MemtableBytes int64 `toml:"memtable_bytes"`
 	// MaxValueBytes bounds one stored value (default 8 MiB).
 	MaxValueBytes int `toml:"max_value_bytes"`
+	// ArchiveSync is how long a message-archive append may wait for the
+	// fsync that makes it survive a power loss (default 100ms; "-1s":
+	// each append waits for its own). Other writes always sync first.
+	ArchiveSync c2s.Duration `toml:"archive_sync"`
 }
 
 func defaultStorageConfig() StorageConfig {
@@ -110,6 +115,7 @@ func openStorage(cfg Config, o storeOptions) (storage.Backend, error) {
 			MaxValueSize: e.MaxValueBytes,
 			CacheSize:    e.CacheBytes,
 			MemTableSize: uint64(e.MemtableBytes),
+			ArchiveSync:  time.Duration(e.ArchiveSync),
 			Logger:       o.log,
 		}
 		if !o.wait {

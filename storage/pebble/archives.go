@@ -70,7 +70,15 @@ func (s archives) Append(ctx context.Context, k storage.Key, e storage.ArchiveEn
 		b := s.d.db.NewBatch()
 		b.Set(withSuffix(entryPrefix(tagArchive, k), id), encodeEntry(e), nil)
 		b.Set(userKey(tagArchMeta, k), m.encode(), nil)
-		return commit(b)
+		if s.d.sync == nil {
+			return commit(b)
+		}
+		defer b.Close()
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return err
+		}
+		s.d.sync.dirty()
+		return nil
 	})
 	if err != nil {
 		return "", keyErr("archive append", k, err)

@@ -32,6 +32,11 @@ type Options struct {
 	// MemTableSize is the size of one memtable in bytes; writes are
 	// flushed to a table file when it fills. Default 16 MiB.
 	MemTableSize uint64
+	// ArchiveSync is how long an archive append may wait for the fsync
+	// that makes it survive a power loss; appends inside one window share
+	// one fsync. Default 100ms; negative means every append waits for
+	// its own (group-committed) fsync. See archiveSyncer.
+	ArchiveSync time.Duration
 	// Logger receives the engine's own messages (informational at Debug,
 	// errors at Error). Default: discarded.
 	Logger *slog.Logger
@@ -49,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 16 << 20
+	}
+	if o.ArchiveSync == 0 {
+		o.ArchiveSync = 100 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -76,6 +84,7 @@ type DB struct {
 	lock   io.Closer // the directory lock file
 
 	seq   sequence
+	sync  *archiveSyncer // nil when every archive append syncs
 	seed  maphash.Seed
 	locks [lockStripes]sync.Mutex // serialise read-modify-write per key
 }
@@ -111,6 +120,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		lock.Close()
 		return nil, fmt.Errorf("pebble: open %s: %w", dir, err)
 	}
+	if opts.ArchiveSync > 0 {
+		d.sync = startArchiveSyncer(pdb, opts.ArchiveSync, opts.Logger)
+	}
 	return d, nil
 }
 
@@ -125,7 +137,13 @@ func (d *DB) Close() error {
 		return storage.ErrClosed
 	}
 	d.closed = true
-	err := d.db.Close()
+	var err error
+	if d.sync != nil {
+		err = d.sync.stop() // the last deferred archive appends are synced first
+	}
+	if cerr := d.db.Close(); err == nil {
+		err = cerr
+	}
 	if lerr := d.lock.Close(); err == nil {
 		err = lerr
 	}

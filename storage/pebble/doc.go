@@ -1,7 +1,8 @@
 // Package pebble is xmppd's embedded default store: a storage.Backend in a
 // single directory on one node, with zero set-up. Open creates the
 // directory on first start; every write is durable (write-ahead log fsync)
-// before the call returns.
+// before the call returns, except archive appends, whose fsync is shared
+// across a short window (Options.ArchiveSync; why in archivesync.go).
 //
 // # Why pebble
 //

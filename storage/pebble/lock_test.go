@@ -22,6 +22,10 @@ const holderItems = 20
 
 var holderKey = storage.Key{Kind: "offline", User: "juliet@example.com"}
 
+// holderArchive gets holderItems archive appends, which return before
+// their fsync (see archiveSyncer): a process crash must not lose them.
+var holderArchive = storage.Key{Kind: "mam", User: "juliet@example.com"}
+
 // holderEnv names the directory a helper process opens and holds.
 const holderEnv = "XMPPD_PEBBLE_LOCK_HOLDER"
 
@@ -46,6 +50,13 @@ func holdLock(dir string) {
 	// Acknowledged writes that the parent expects to survive the kill.
 	for i := range holderItems {
 		if _, err := d.Queues().Push(context.Background(), holderKey, fmt.Append(nil, i), 0); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+	}
+	for i := range holderItems {
+		e := storage.ArchiveEntry{Time: time.Now(), With: "romeo@example.net", Data: fmt.Append(nil, i)}
+		if _, err := d.Archives().Append(context.Background(), holderArchive, e); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -107,6 +118,15 @@ func TestLockAcrossProcesses(t *testing.T) {
 	for i, it := range items {
 		if string(it.Data) != fmt.Sprint(i) {
 			t.Errorf("item %d = %q, want %q", i, it.Data, fmt.Sprint(i))
+		}
+	}
+	res, err := d.Archives().Query(context.Background(), holderArchive, storage.ArchiveQuery{})
+	if err != nil || len(res.Entries) != holderItems {
+		t.Errorf("after the kill the archive holds %d entries, %v; want %d", len(res.Entries), err, holderItems)
+	}
+	for i, e := range res.Entries {
+		if string(e.Data) != fmt.Sprint(i) {
+			t.Errorf("archive entry %d = %q, want %q", i, e.Data, fmt.Sprint(i))
 		}
 	}
 	if err := d.Close(); err != nil {
