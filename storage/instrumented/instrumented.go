@@ -11,19 +11,34 @@
 // sentinel (unavailable, closed, too_large) or "other".
 //
 // The embedded backend has no metrics of its own, so cmd/xmppd wraps it
-// here; storage/riak declares its own, per node, and is not wrapped. The
-// wrapper adds two map-free label lookups and a time.Since per call (the
-// metric children are resolved once, in New).
+// here; storage/riak declares its own, per node, and is wrapped without
+// metrics (New with a nil registerer), for the trace alone. The wrapper
+// adds two map-free label lookups and a time.Since per call (the metric
+// children are resolved once, in New).
+//
+// # Debug trace
+//
+// Storage knows nothing of sessions, but the context of a call made on
+// behalf of a session whose debug switch is on carries that session's
+// logger (debugtrace.WithLogger, set by c2s). Every such call is logged
+// at Debug on it as "storage" with the backend, the operation
+// (shape.op, e.g. documents.get), the key (kind/user; the kind alone for
+// a list), the duration, the outcome (ok, not_found, exists, queue_full
+// or the failure kind) and the error, so the session's live trace shows
+// what its stanzas cost in storage. Values are never logged. Calls of
+// sessions that are not debugged pay one ctx.Value lookup.
 package instrumented
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/xmppd/xmppd/debugtrace"
 	"github.com/xmppd/xmppd/storage"
 )
 
@@ -33,35 +48,79 @@ type opMetrics struct {
 	errors   *prometheus.CounterVec
 }
 
-// op is one operation's pre-resolved metric children.
+// op is one operation's pre-resolved metric children (nil without
+// metrics) and its name in the trace.
 type op struct {
 	m      *opMetrics
 	labels [3]string
 	dur    prometheus.Observer
+	name   string // shape.op, e.g. "documents.get"
 }
 
-func (m *opMetrics) op(backend, shape, name string) *op {
-	return &op{m: m, labels: [3]string{backend, shape, name}, dur: m.duration.WithLabelValues(backend, shape, name)}
-}
-
-// done records one call that started at start and returned err.
-func (o *op) done(start time.Time, err error) {
-	o.dur.Observe(time.Since(start).Seconds())
-	if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrQueueFull) {
-		return
+func newOp(m *opMetrics, backend, shape, name string) *op {
+	o := &op{m: m, labels: [3]string{backend, shape, name}, name: shape + "." + name}
+	if m != nil {
+		o.dur = m.duration.WithLabelValues(backend, shape, name)
 	}
-	kind := "other"
+	return o
+}
+
+// outcome classifies err: "ok", an answer that is not a failure
+// (not_found, exists, queue_full), or the kind of a failure.
+func outcome(err error) (kind string, failed bool) {
 	switch {
+	case err == nil:
+		return "ok", false
+	case errors.Is(err, storage.ErrNotFound):
+		return "not_found", false
+	case errors.Is(err, storage.ErrExists):
+		return "exists", false
+	case errors.Is(err, storage.ErrQueueFull):
+		return "queue_full", false
 	case errors.Is(err, storage.ErrUnavailable):
-		kind = "unavailable"
+		return "unavailable", true
 	case errors.Is(err, storage.ErrClosed):
-		kind = "closed"
+		return "closed", true
 	case errors.Is(err, storage.ErrTooLarge):
-		kind = "too_large"
+		return "too_large", true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		kind = "timeout"
+		return "timeout", true
 	}
-	o.m.errors.WithLabelValues(o.labels[0], o.labels[1], o.labels[2], kind).Inc()
+	return "other", true
+}
+
+// done records one call on k (only its Kind for a list) that started at
+// start and returned err, and traces it when ctx belongs to a debugged
+// session.
+func (o *op) done(ctx context.Context, k storage.Key, start time.Time, err error) {
+	d := time.Since(start)
+	if o.dur != nil {
+		o.dur.Observe(d.Seconds())
+		if err != nil {
+			if kind, failed := outcome(err); failed {
+				o.m.errors.WithLabelValues(o.labels[0], o.labels[1], o.labels[2], kind).Inc()
+			}
+		}
+	}
+	if l := debugtrace.Logger(ctx); l != nil {
+		o.trace(ctx, l, k, d, err)
+	}
+}
+
+// trace logs the call at Debug on a debugged session's logger. The key
+// names whose data it is (kind/user); values are never logged.
+func (o *op) trace(ctx context.Context, l *slog.Logger, k storage.Key, d time.Duration, err error) {
+	key := slog.String("key", k.String())
+	if k.User == "" {
+		key = slog.String("kind", k.Kind)
+	}
+	kind, _ := outcome(err)
+	attrs := []slog.Attr{slog.String("backend", o.labels[0]), slog.String("op", o.name), key,
+		slog.Duration("duration", d), slog.String("outcome", kind)}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "storage", attrs...)
 }
 
 // Backend is an instrumented storage.Backend. Close and the shapes pass
@@ -78,26 +137,30 @@ type Backend struct {
 
 var _ storage.Backend = (*Backend)(nil)
 
-// New wraps b, naming it backend in the labels, and registers the metrics
-// on reg.
+// New wraps b, naming it backend in the labels and the trace, and
+// registers the metrics on reg. A nil reg leaves the metrics out: the
+// wrapper then only traces (for a backend with metrics of its own).
 func New(b storage.Backend, backend string, reg prometheus.Registerer) (*Backend, error) {
-	m := &opMetrics{
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "xmppd_storage_operation_duration_seconds",
-			Help:    "Time taken by storage operations, by backend, shape (documents, kv, queues, archives) and operation.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"backend", "shape", "op"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xmppd_storage_operation_errors_total",
-			Help: "Storage operations that failed (not found, exists and queue full are outcomes, not failures), by backend, shape, operation and error kind.",
-		}, []string{"backend", "shape", "op", "error"}),
-	}
-	for _, c := range []prometheus.Collector{m.duration, m.errors} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("storage/instrumented: metrics: %w", err)
+	var m *opMetrics
+	if reg != nil {
+		m = &opMetrics{
+			duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+				Name:    "xmppd_storage_operation_duration_seconds",
+				Help:    "Time taken by storage operations, by backend, shape (documents, kv, queues, archives) and operation.",
+				Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+			}, []string{"backend", "shape", "op"}),
+			errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "xmppd_storage_operation_errors_total",
+				Help: "Storage operations that failed (not found, exists and queue full are outcomes, not failures), by backend, shape, operation and error kind.",
+			}, []string{"backend", "shape", "op", "error"}),
+		}
+		for _, c := range []prometheus.Collector{m.duration, m.errors} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("storage/instrumented: metrics: %w", err)
+			}
 		}
 	}
-	o := func(shape, name string) *op { return m.op(backend, shape, name) }
+	o := func(shape, name string) *op { return newOp(m, backend, shape, name) }
 	return &Backend{
 		inner: b,
 		docs: documents{inner: b.Documents(), get: o("documents", "get"), put: o("documents", "put"),
@@ -128,7 +191,7 @@ func (b *Backend) Archives() storage.Archives { return b.archives }
 func (b *Backend) Ping(ctx context.Context) error {
 	start := time.Now()
 	err := b.inner.Ping(ctx)
-	b.ping.done(start, err)
+	b.ping.done(ctx, storage.Key{Kind: "ping"}, start, err)
 	return err
 }
 
