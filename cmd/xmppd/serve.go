@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"mellium.im/xmpp/jid"
 
 	"github.com/xmppd/xmppd/admin"
@@ -65,11 +66,14 @@ func (c *cli) serve(ctx context.Context, cfg Config, reload func() (Config, erro
 		return fmt.Errorf("storage.backend %s: %w", cfg.Storage.Backend, err)
 	}
 	// storage/riak counts its own operations per node; the embedded store
-	// is timed by a wrapper.
-	if cfg.Storage.Backend == backendEmbedded {
-		if backend, err = instrumented.New(backend, backendEmbedded, reg); err != nil {
-			return err
-		}
+	// is timed by a wrapper. Both are wrapped for the debug trace of
+	// storage calls.
+	storeMetrics := prometheus.Registerer(reg)
+	if cfg.Storage.Backend != backendEmbedded {
+		storeMetrics = nil
+	}
+	if backend, err = instrumented.New(backend, cfg.Storage.Backend, storeMetrics); err != nil {
+		return err
 	}
 	defer func() {
 		if err := backend.Close(); err != nil {
