@@ -39,6 +39,17 @@
 // subscription items read (rule 9). The default lists of users who are
 // offline are cached (bounded) for offline delivery.
 //
+// # Debug trace
+//
+// For a session whose debug switch is on (c2s.Session.Debugging), every
+// decision of a list in effect is logged at Debug on its logger as
+// "privacy verdict" (trace.go): direction (in: the recipient's list, out:
+// the sender's), list name, stanza and the kind it was judged as, peer,
+// verdict, and the deciding item's order, action, type and value (and
+// whether it is a blocklist item), or match=none. The recipient's trace
+// shows its inbound verdicts, the sender's its outbound and presence-out
+// ones; offline delivery has no session to trace on.
+//
 // # Blocking
 //
 // The blocklist is the default list's jid items that deny everything

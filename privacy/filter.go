@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -70,12 +71,16 @@ func (s *Service) filterInbound(to jid.JID, r c2s.Resource, st *stanza.Element) 
 	}
 	kind := inboundKind(st)
 	if list != nil {
-		if deny, _, _ := list.decide(splitAddr(from), kind, s.rosterOf(u)); deny {
+		deny, by, matched := list.decide(splitAddr(from), kind, s.rosterOf(u))
+		if log := tracer(r); log != nil {
+			traceVerdict(log, "in", list, st, kind, from, deny, by, matched)
+		}
+		if deny {
 			s.m.blocked.WithLabelValues("in", kindLabel(st)).Inc()
 			return false
 		}
 	}
-	if kind == KindPresenceIn && !s.presenceOutAllowed(from, to, r) {
+	if kind == KindPresenceIn && !s.presenceOutAllowed(from, to, r, st) {
 		s.m.blocked.WithLabelValues("out", "presence").Inc()
 		return false
 	}
@@ -85,13 +90,14 @@ func (s *Service) filterInbound(to jid.JID, r c2s.Resource, st *stanza.Element) 
 // presenceOutAllowed applies the sender's presence-out rules to a
 // presence notification from a local user's resource (the roster's
 // broadcasts and probe answers reach contacts without passing the
-// outbound filter).
-func (s *Service) presenceOutAllowed(from string, to jid.JID, r c2s.Resource) bool {
+// outbound filter). The verdict is traced on the sender's session.
+func (s *Service) presenceOutAllowed(from string, to jid.JID, r c2s.Resource, st *stanza.Element) bool {
 	var list *compiled
 	var u *userState
+	var sender c2s.Resource
 	if v, ok := s.byJID.Load(from); ok {
 		ss := v.(*sessState)
-		u, list = ss.user, ss.effective()
+		u, list, sender = ss.user, ss.effective(), ss.res
 	} else if v, ok := s.users.Load(bareOf(from)); ok {
 		u = v.(*userState)
 		list = u.def.Load()
@@ -102,7 +108,11 @@ func (s *Service) presenceOutAllowed(from string, to jid.JID, r c2s.Resource) bo
 	if r != nil {
 		to = r.JID()
 	}
-	deny, _, _ := list.decide(splitAddr(to.String()), KindPresenceOut, s.rosterOf(u))
+	peer := to.String()
+	deny, by, matched := list.decide(splitAddr(peer), KindPresenceOut, s.rosterOf(u))
+	if log := tracer(sender); log != nil {
+		traceVerdict(log, "out", list, st, KindPresenceOut, peer, deny, by, matched)
+	}
 	return !deny
 }
 
@@ -148,10 +158,12 @@ func (s *Service) filterOutbound(_ context.Context, sess *c2s.Session, st *stanz
 	if ss == nil {
 		return false, nil
 	}
-	return s.outbound(ss, st, to.String())
+	return s.outbound(ss, st, to.String(), tracer(sess))
 }
 
-func (s *Service) outbound(ss *sessState, st *stanza.Element, to string) (bool, *c2s.StanzaError) {
+// outbound applies ss's list to st sent to to, tracing the verdict on
+// log when it is not nil.
+func (s *Service) outbound(ss *sessState, st *stanza.Element, to string, log *slog.Logger) (bool, *c2s.StanzaError) {
 	list := ss.effective()
 	if list == nil {
 		return false, nil
@@ -161,7 +173,10 @@ func (s *Service) outbound(ss *sessState, st *stanza.Element, to string) (bool, 
 	if st.Name.Local == "presence" && (typ == "" || typ == "unavailable") {
 		kind = KindPresenceOut
 	}
-	deny, by, _ := list.decide(splitAddr(to), kind, s.rosterOf(ss.user))
+	deny, by, matched := list.decide(splitAddr(to), kind, s.rosterOf(ss.user))
+	if log != nil {
+		traceVerdict(log, "out", list, st, kind, to, deny, by, matched)
+	}
 	if !deny {
 		return false, nil
 	}

@@ -254,12 +254,12 @@ func TestOutboundAndBlocking(t *testing.T) {
 		}
 	}
 	st := h.svc.stateOf(a)
-	drop, serr := h.svc.outbound(st, msgFrom("alice@localhost/1"), "bob@localhost")
+	drop, serr := h.svc.outbound(st, msgFrom("alice@localhost/1"), "bob@localhost", nil)
 	if !drop || serr == nil || serr.Condition != c2s.CondNotAcceptable || serr.App == nil || serr.App.Name.Local != "blocked" {
 		t.Errorf("message to a blocked contact: drop %v, %v", drop, serr)
 	}
 	pres := stanza.New(stanza.NSClient, "presence")
-	if drop, serr := h.svc.outbound(st, pres, "bob@localhost"); !drop || serr != nil {
+	if drop, serr := h.svc.outbound(st, pres, "bob@localhost", nil); !drop || serr != nil {
 		t.Errorf("presence to a blocked contact: drop %v, %v (want a silent drop)", drop, serr)
 	}
 	if h.svc.filterInbound(a.j, a, msgFrom("bob@localhost/x")) {
