@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,22 +23,37 @@ const marker = "xl "
 // monotonic, so latency is unaffected by wall-clock steps.
 var clockBase = time.Now()
 
-// A tracker accounts for one run of measured messages: each message's
-// expected deliveries, the deliveries seen, and their latencies.
+// A tracker accounts for one run of measured messages. Each message is
+// expected once at each of expect receivers (one for chat, every occupant
+// of the room for MUC), told apart by a slot in [0, expect): the first
+// copy a receiver gets is a delivery, any further copy to the same
+// receiver a duplicate, so a duplicate at one receiver never hides a loss
+// at another.
 type tracker struct {
-	run       int
-	expect    int // deliveries expected per message
-	counts    []atomic.Uint32
-	delivered atomic.Int64 // deliveries up to expect per message
-	dups      atomic.Int64 // deliveries past expect
-	errors    atomic.Int64 // error bounces of measured messages
-	foreign   atomic.Int64 // deliveries from another run
-	mu        sync.Mutex
-	lat       []time.Duration
+	run     int
+	expect  int             // receivers per message
+	counts  []atomic.Uint32 // copies seen, per message and slot
+	dups    atomic.Int64    // copies past the first at a receiver
+	errors  atomic.Int64    // error bounces of measured messages
+	foreign atomic.Int64    // deliveries from another run or to no slot
+	// mu guards lat; a delivery's latency is appended under it, so the
+	// number of deliveries is len(lat) and a snapshot sees both at once.
+	mu  sync.Mutex
+	lat []time.Duration
 }
 
 func newTracker(run, messages, expect int) *tracker {
-	return &tracker{run: run, expect: expect, counts: make([]atomic.Uint32, messages), lat: make([]time.Duration, 0, messages*expect)}
+	return &tracker{run: run, expect: expect, counts: make([]atomic.Uint32, messages*expect), lat: make([]time.Duration, 0, messages*expect)}
+}
+
+// messages is the number of messages the run may send.
+func (t *tracker) messages() int { return len(t.counts) / t.expect }
+
+// delivered returns the number of first deliveries so far.
+func (t *tracker) delivered() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int64(len(t.lat))
 }
 
 // body returns the body text of message seq scheduled at ns.
@@ -45,9 +61,10 @@ func (t *tracker) body(seq int, ns int64) string {
 	return marker + strconv.Itoa(t.run) + " " + strconv.Itoa(seq) + " " + strconv.FormatInt(ns, 10)
 }
 
-// observe accounts for one received <message/> as framed from the stream.
-// It reports whether the stanza carried a measured body.
-func (t *tracker) observe(b []byte, now time.Duration) bool {
+// observe accounts for one received <message/> as framed from the
+// stream by the receiver in slot. It reports whether the stanza carried a
+// measured body.
+func (t *tracker) observe(b []byte, slot int, now time.Duration) bool {
 	i := bytes.Index(b, []byte(marker))
 	if i < 0 {
 		return false
@@ -56,7 +73,7 @@ func (t *tracker) observe(b []byte, now time.Duration) bool {
 	if !ok {
 		return false
 	}
-	if run != t.run || seq < 0 || seq >= len(t.counts) {
+	if run != t.run || seq < 0 || seq >= t.messages() || slot < 0 || slot >= t.expect {
 		t.foreign.Add(1)
 		return true
 	}
@@ -64,11 +81,10 @@ func (t *tracker) observe(b []byte, now time.Duration) bool {
 		t.errors.Add(1)
 		return true
 	}
-	if int(t.counts[seq].Add(1)) > t.expect {
+	if t.counts[seq*t.expect+slot].Add(1) > 1 {
 		t.dups.Add(1)
 		return true
 	}
-	t.delivered.Add(1)
 	t.mu.Lock()
 	t.lat = append(t.lat, now-time.Duration(ns))
 	t.mu.Unlock()
@@ -116,6 +132,8 @@ type Delivery struct {
 	// CPUPer10k is server CPU seconds per 10,000 deliveries.
 	CPUPer10k float64 `json:"cpu_s_per_10k"`
 	Pass      *bool   `json:"pass,omitempty"`
+	// FailReason says why a chat-max step failed.
+	FailReason string `json:"fail_reason,omitempty"`
 }
 
 // A sendFunc sends measured message seq with the given body.
@@ -126,7 +144,7 @@ type sendFunc func(seq int, body string) error
 // times, so a generator or server that falls behind shows as latency
 // rather than hiding it (no coordinated omission).
 func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracker], rate float64, dur, drain time.Duration, send sendFunc) (Delivery, error) {
-	total := len(t.counts)
+	total := t.messages()
 	cur.Store(t)
 	before, err := readProc(e.pid)
 	if err != nil {
@@ -150,19 +168,22 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	sendWall := time.Since(start)
 	want := int64(sent * t.expect)
 	deadline := time.Now().Add(drain)
-	for t.delivered.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+	for t.delivered() < want && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 	after, err := readProc(e.pid)
 	if err != nil {
 		return Delivery{}, err
 	}
+	// One snapshot: deliveries and their latencies under the same lock,
+	// so that Latency.Count == Delivered even while late copies arrive.
 	t.mu.Lock()
-	lat := summarize(t.lat)
+	delivered := len(t.lat)
+	lat := summarize(t.lat) // sorts t.lat in place, harmless
 	t.mu.Unlock()
 	d := Delivery{
 		TargetRate: rate, Sent: sent, SendWallS: round3(sendWall.Seconds()),
-		Expected: int(want), Delivered: int(t.delivered.Load()),
+		Expected: int(want), Delivered: delivered,
 		Duplicates: int(t.dups.Load()), Errors: int(t.errors.Load()), Foreign: int(t.foreign.Load()),
 		Latency: lat, Server: serverDelta(e.pid, before, after),
 	}
@@ -218,7 +239,7 @@ func chatFlags(fs *flag.FlagSet, findMax bool) workloadFunc {
 		wait := serveAll(conns, func(_ int, kind string, b []byte) {
 			if kind == "message" {
 				if t := cur.Load(); t != nil {
-					t.observe(b, time.Since(clockBase))
+					t.observe(b, 0, time.Since(clockBase))
 				}
 			}
 		})
@@ -249,13 +270,14 @@ func chatFlags(fs *flag.FlagSet, findMax bool) workloadFunc {
 				return online[from].send([]byte(prefixes[to] + body + "</body></message>"))
 			})
 			if findMax {
-				pass := err == nil && d.Lost == 0 && d.Errors == 0 && d.Latency.P99 <= ms(*p99Limit) && d.AchievedRate >= 0.95*r
+				d.FailReason = stepFailure(d, err, *p99Limit)
+				pass := d.FailReason == ""
 				d.Pass = &pass
 				if pass {
 					m.MaxRate = r
 				}
 				m.Runs = append(m.Runs, d)
-				e.log.Info("chat-max step", "rate", r, "p99_ms", d.Latency.P99, "lost", d.Lost, "pass", pass)
+				e.log.Info("chat-max step", "rate", r, "p99_ms", d.Latency.P99, "lost", d.Lost, "pass", pass, "reason", d.FailReason)
 				if !pass {
 					break
 				}
@@ -270,6 +292,33 @@ func chatFlags(fs *flag.FlagSet, findMax bool) workloadFunc {
 		}
 		return params, m, ctx.Err()
 	}
+}
+
+// stepFailure returns why a chat-max step did not pass, or "" if it did:
+// a send error, anything lost, bounced or delivered twice, p99 latency
+// over limit, or the generator falling more than 5% short of the rate
+// (then the step measured the generator, not the server).
+func stepFailure(d Delivery, sendErr error, limit time.Duration) string {
+	var why []string
+	if sendErr != nil {
+		why = append(why, sendErr.Error())
+	}
+	if d.Lost > 0 {
+		why = append(why, fmt.Sprintf("lost %d of %d", d.Lost, d.Expected))
+	}
+	if d.Errors > 0 {
+		why = append(why, fmt.Sprintf("%d error bounces", d.Errors))
+	}
+	if d.Duplicates > 0 {
+		why = append(why, fmt.Sprintf("%d duplicates", d.Duplicates))
+	}
+	if d.Latency.P99 > ms(limit) {
+		why = append(why, fmt.Sprintf("p99 %.3f ms over %.3f ms", d.Latency.P99, ms(limit)))
+	}
+	if d.AchievedRate < 0.95*d.TargetRate {
+		why = append(why, fmt.Sprintf("sent at %.1f/s, under 95%% of %.1f/s", d.AchievedRate, d.TargetRate))
+	}
+	return strings.Join(why, "; ")
 }
 
 // ratePlan lists the rates to run.

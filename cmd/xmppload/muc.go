@@ -72,7 +72,13 @@ func mucFlags(fs *flag.FlagSet) workloadFunc {
 			switch kind {
 			case "message":
 				if t := cur.Load(); t != nil {
-					t.observe(b, time.Since(clockBase))
+					// An occupant's slot is its place in its room; a
+					// message from another room fits no slot.
+					slot := k % *occupants
+					if bareOf(rawAttr(b, "from")) != s.room {
+						slot = -1
+					}
+					t.observe(b, slot, time.Since(clockBase))
 				}
 			case "presence":
 				if rawAttr(b, "from") != s.occupant {

@@ -127,31 +127,36 @@ func TestSCRAMSHA1Vector(t *testing.T) {
 }
 
 func TestTrackerAccounting(t *testing.T) {
-	tr := newTracker(3, 4, 2) // 4 messages, each expected twice (a room of 2)
+	tr := newTracker(3, 4, 2) // 4 messages, each expected at 2 receivers (a room of 2)
 	now := 50 * time.Millisecond
 	msg := func(seq int, typ string) []byte {
 		return []byte("<message type='" + typ + "' from='r@c/n'><body>" + tr.body(seq, int64(10*time.Millisecond)) + "</body></message>")
 	}
-	for _, b := range [][]byte{
-		msg(0, "groupchat"), msg(0, "groupchat"), msg(0, "groupchat"), // one duplicate
-		msg(1, "groupchat"), // one of two
-		msg(2, "error"),     // bounce
-		[]byte("<message><body>xl 9 0 1</body></message>"), // another run
-		[]byte("<message><body>hello</body></message>"),    // not measured
+	for _, o := range []struct {
+		b    []byte
+		slot int
+	}{
+		{msg(0, "groupchat"), 0}, {msg(0, "groupchat"), 1}, {msg(0, "groupchat"), 1}, // one duplicate
+		{msg(1, "groupchat"), 0},                           // one of two
+		{msg(3, "groupchat"), 1}, {msg(3, "groupchat"), 1}, // twice to one receiver, none to the other: a duplicate and a loss
+		{msg(2, "error"), 0},     // bounce
+		{msg(2, "groupchat"), 2}, // no such receiver
+		{[]byte("<message><body>xl 9 0 1</body></message>"), 0}, // another run
+		{[]byte("<message><body>hello</body></message>"), 0},    // not measured
 	} {
-		tr.observe(b, now)
+		tr.observe(o.b, o.slot, now)
 	}
-	if got := tr.delivered.Load(); got != 3 {
-		t.Errorf("delivered = %d, want 3", got)
+	if got := tr.delivered(); got != 4 {
+		t.Errorf("delivered = %d, want 4", got)
 	}
-	if got := tr.dups.Load(); got != 1 {
-		t.Errorf("duplicates = %d, want 1", got)
+	if got := tr.dups.Load(); got != 2 {
+		t.Errorf("duplicates = %d, want 2", got)
 	}
 	if got := tr.errors.Load(); got != 1 {
 		t.Errorf("errors = %d, want 1", got)
 	}
-	if got := tr.foreign.Load(); got != 1 {
-		t.Errorf("foreign = %d, want 1", got)
+	if got := tr.foreign.Load(); got != 2 {
+		t.Errorf("foreign = %d, want 2", got)
 	}
 	for _, l := range tr.lat {
 		if l != 40*time.Millisecond {
