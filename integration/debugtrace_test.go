@@ -72,13 +72,16 @@ func openTrace(t *testing.T, s *server, target string) <-chan sseEvent {
 }
 
 // TestDebugTraceStream switches debug on for alice, watches her live
-// trace with two watchers while alice and bob exchange messages, and
-// checks that the trace has alice's XML both ways and her routing
-// decisions, and nothing of bob's session; then switching debug off ends
-// the streams.
+// trace with two watchers while alice and bob exchange messages, alice
+// reads her roster and blocks dave, and checks that the trace has alice's
+// XML both ways, her routing decisions, her blocklist's verdicts (her
+// message to dave and dave's to her denied, bob's allowed with no match)
+// and her storage calls (roster get, the blocklist written, carol's
+// offline message stored), and nothing of bob's or dave's sessions; then
+// switching debug off ends the streams.
 func TestDebugTraceStream(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverOptions{users: map[string]string{"alice": "pw", "bob": "pw", "carol": "pw"}})
+	s := startServer(t, serverOptions{users: map[string]string{"alice": "pw", "bob": "pw", "carol": "pw", "dave": "pw"}})
 	tok := s.adminToken()
 
 	// Refusals before anything is switched on.
@@ -120,6 +123,29 @@ func TestDebugTraceStream(t *testing.T) {
 		"routing: offline for carol": func(e traceEvent) bool {
 			return e.Message == "routed" && e.Attrs["outcome"] == "offline" && e.Attrs["to"] == "carol@localhost"
 		},
+		"privacy: alice's message to dave denied by her blocklist": func(e traceEvent) bool {
+			return e.Message == "privacy verdict" && e.Attrs["direction"] == "out" && e.Attrs["verdict"] == "deny" &&
+				e.Attrs["peer"] == "dave@localhost" && e.Attrs["list"] == "Blocked contacts" && e.Attrs["blocklist"] == true &&
+				e.Attrs["item_value"] == "dave@localhost" && e.Attrs["stanza"] == "message"
+		},
+		"privacy: dave's message to alice denied": func(e traceEvent) bool {
+			return e.Message == "privacy verdict" && e.Attrs["direction"] == "in" && e.Attrs["verdict"] == "deny" &&
+				e.Attrs["peer"] == "dave@localhost/pad" && e.Attrs["kind"] == "message" && e.Attrs["order"] != nil
+		},
+		"privacy: bob's message to alice allowed, no item matching": func(e traceEvent) bool {
+			return e.Message == "privacy verdict" && e.Attrs["direction"] == "in" && e.Attrs["verdict"] == "allow" &&
+				e.Attrs["peer"] == "bob@localhost/phone" && e.Attrs["match"] == "none"
+		},
+		"storage: alice's roster read": func(e traceEvent) bool {
+			return e.Message == "storage" && e.Attrs["op"] == "documents.get" && e.Attrs["key"] == "roster/alice@localhost" &&
+				e.Attrs["outcome"] == "ok" && e.Attrs["duration"] != nil
+		},
+		"storage: alice's blocklist written": func(e traceEvent) bool {
+			return e.Message == "storage" && e.Attrs["op"] == "documents.put" && e.Attrs["key"] == "privacy/alice@localhost"
+		},
+		"storage: carol's offline message stored": func(e traceEvent) bool {
+			return e.Message == "storage" && e.Attrs["op"] == "queues.push" && e.Attrs["key"] == "offline/carol@localhost"
+		},
 	}
 	for i, w := range []<-chan sseEvent{w1, w2} {
 		seen := map[string]bool{}
@@ -159,8 +185,15 @@ func TestDebugTraceStream(t *testing.T) {
 			if !strings.HasPrefix(e.JID, "alice@localhost/") || !strings.HasPrefix(str(e.Attrs["jid"]), "alice@localhost/") {
 				t.Errorf("watcher %d: event of %s in alice's trace: %+v", i, e.JID, e)
 			}
-			if x := str(e.Attrs["xml"]); strings.Contains(x, "trace-bob-to-carol") {
-				t.Errorf("watcher %d: bob's own traffic in alice's trace: %s", i, x)
+			if x := str(e.Attrs["xml"]); strings.Contains(x, "trace-bob-to-carol") || strings.Contains(x, "trace-dave-to-alice") {
+				t.Errorf("watcher %d: bob's or dave's own traffic in alice's trace: %s", i, x)
+			}
+			// bob's roster get and the others' logins read their own
+			// documents on their own sessions' behalf. (Alice's messages
+			// legitimately touch the recipients' archives and queues.)
+			switch str(e.Attrs["key"]) {
+			case "roster/bob@localhost", "privacy/bob@localhost", "roster/dave@localhost", "privacy/dave@localhost":
+				t.Errorf("watcher %d: another user's storage call in alice's trace: %+v", i, e)
 			}
 		}
 		t.Logf("watcher %d: %d trace events", i, len(events))
