@@ -188,8 +188,10 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 		Latency: lat, Server: serverDelta(e.pid, before, after),
 	}
 	d.Lost = d.Expected - d.Delivered
-	if sendWall > 0 {
-		d.AchievedRate = round3(float64(sent) / sendWall.Seconds())
+	// The first message goes at the start, so sent messages on schedule
+	// span sent−1 intervals of 1/rate: that is the rate they achieved.
+	if sent > 1 && sendWall > 0 {
+		d.AchievedRate = round3(float64(sent-1) / sendWall.Seconds())
 	}
 	if w := after.at.Sub(start).Seconds(); w > 0 {
 		d.DeliveredPerS = round3(float64(d.Delivered) / w)

@@ -11,7 +11,9 @@
 //	chat         one-to-one messages at a fixed aggregate rate between
 //	             random online users: delivery latency percentiles, sent vs
 //	             delivered, server CPU per 10k messages
-//	chat-max     chat at rising rates until p99 > 100 ms or a loss
+//	chat-max     chat at rising rates until p99 > 100 ms or a message is
+//	             lost, bounced or delivered twice; each step says why it
+//	             failed
 //	muc          R rooms × O occupants posting at an aggregate rate
 //	             (XEP-0045): deliveries/s, latency, CPU per 10k deliveries
 //	roster-setup give N users 50 mutual contacts (RFC 6121 roster sets and
@@ -20,7 +22,10 @@
 //
 // Every message carries a sequence number and its send time, read back by
 // the receiving session in the same process, so latency is measured on one
-// clock and a message not delivered is counted as lost, never assumed.
+// clock and a message not delivered is counted as lost, never assumed. A
+// message is expected once at each receiver (the addressee, or every
+// occupant of the room, sender included): a second copy at the same
+// receiver is counted as a duplicate, never as another delivery.
 // Server CPU and RSS come from /proc/<pid> of --server-pid.
 //
 // Safety: targets must be loopback addresses (127.0.0.0/8, ::1) unless
