@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -45,6 +46,16 @@ func checkDelivery(t *testing.T, d Delivery, rf runFaults, receivers int) {
 	}
 	if d.Latency.Count != d.Delivered {
 		t.Errorf("latency samples %d, want one per delivery (%d)", d.Latency.Count, d.Delivered)
+	}
+	// Message seq is due seq/rate after the start, goes out at most 1 ms
+	// early and is held as long as the server held it: the last delivery
+	// cannot come sooner than the latest of those.
+	var bound float64
+	for seq, held := range rf.held {
+		bound = max(bound, float64(seq)/d.TargetRate+held.Seconds()-0.001)
+	}
+	if d.Delivered > 0 && (d.LastDeliveryS < round3(bound) || math.Abs(d.DeliveredPerS*d.LastDeliveryS/float64(d.Delivered)-1) > 0.002) {
+		t.Errorf("last delivery %v s (no sooner than %.3f s), %v delivered/s: inconsistent with %d deliveries", d.LastDeliveryS, bound, d.DeliveredPerS, d.Delivered)
 	}
 	l := d.Latency
 	if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {

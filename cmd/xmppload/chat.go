@@ -40,6 +40,8 @@ type tracker struct {
 	// number of deliveries is len(lat) and a snapshot sees both at once.
 	mu  sync.Mutex
 	lat []time.Duration
+	// last is when the latest first delivery arrived (since clockBase).
+	last time.Duration
 }
 
 func newTracker(run, messages, expect int) *tracker {
@@ -87,6 +89,7 @@ func (t *tracker) observe(b []byte, slot int, now time.Duration) bool {
 	}
 	t.mu.Lock()
 	t.lat = append(t.lat, now-time.Duration(ns))
+	t.last = max(t.last, now)
 	t.mu.Unlock()
 	return true
 }
@@ -126,6 +129,10 @@ type Delivery struct {
 	Duplicates    int     `json:"duplicates"`
 	Errors        int     `json:"error_bounces"`
 	Foreign       int     `json:"from_other_runs"`
+	// LastDeliveryS is when the last delivery arrived, in seconds from
+	// the start of sending; DeliveredPerS is Delivered over it, so time
+	// spent waiting for messages that never come does not dilute it.
+	LastDeliveryS float64 `json:"last_delivery_s"`
 	DeliveredPerS float64 `json:"delivered_per_s"`
 	Latency       Latency `json:"latency"`
 	Server        Server  `json:"server"`
@@ -179,6 +186,7 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	// so that Latency.Count == Delivered even while late copies arrive.
 	t.mu.Lock()
 	delivered := len(t.lat)
+	last := t.last
 	lat := summarize(t.lat) // sorts t.lat in place, harmless
 	t.mu.Unlock()
 	d := Delivery{
@@ -193,8 +201,12 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	if sent > 1 && sendWall > 0 {
 		d.AchievedRate = round3(float64(sent-1) / sendWall.Seconds())
 	}
-	if w := after.at.Sub(start).Seconds(); w > 0 {
-		d.DeliveredPerS = round3(float64(d.Delivered) / w)
+	if delivered > 0 {
+		span := last - startNs
+		d.LastDeliveryS = round3(span.Seconds())
+		if span > 0 {
+			d.DeliveredPerS = round3(float64(delivered) / span.Seconds())
+		}
 	}
 	if d.Delivered > 0 && e.pid != 0 {
 		d.CPUPer10k = round3(d.Server.CPUSeconds * 10000 / float64(d.Delivered))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -43,8 +44,11 @@ type faultRule struct {
 
 // runFaults is what the faults feature saw and did in one run.
 type runFaults struct {
-	seen     int
-	seqs     map[int]int // times each sequence number reached the server
+	seen int
+	seqs map[int]int // times each sequence number reached the server
+	// held maps each sequence number the server routed (not dropped)
+	// to how long it held it first.
+	held     map[int]time.Duration
 	dropped  int
 	delayed  int
 	dupped   int
@@ -88,7 +92,7 @@ func (f *faults) filter(_ context.Context, s *c2s.Session, st *stanza.Element, _
 	f.mu.Lock()
 	rf := f.runs[run]
 	if rf == nil {
-		rf = &runFaults{seqs: map[int]int{}}
+		rf = &runFaults{seqs: map[int]int{}, held: map[int]time.Duration{}}
 		f.runs[run] = rf
 	}
 	rf.seen++
@@ -106,6 +110,9 @@ func (f *faults) filter(_ context.Context, s *c2s.Session, st *stanza.Element, _
 	case f.rule.dup != nil && f.rule.dup(seq):
 		dup = true
 		rf.dupped++
+	}
+	if !drop {
+		rf.held[seq] = delay
 	}
 	f.mu.Unlock()
 	switch {
@@ -132,7 +139,9 @@ func (f *faults) run(run int) runFaults {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if rf := f.runs[run]; rf != nil {
-		return *rf
+		c := *rf
+		c.seqs, c.held = maps.Clone(rf.seqs), maps.Clone(rf.held)
+		return c
 	}
 	return runFaults{}
 }
