@@ -119,16 +119,16 @@ func parseMarker(b []byte) (run, seq int, ns int64, ok bool) {
 
 // Delivery is the accounting of one measured run.
 type Delivery struct {
-	TargetRate    float64 `json:"target_rate"`
-	Sent          int     `json:"sent"`
-	SendWallS     float64 `json:"send_wall_s"`
-	AchievedRate  float64 `json:"achieved_send_rate"`
-	Expected      int     `json:"expected_deliveries"`
-	Delivered     int     `json:"delivered"`
-	Lost          int     `json:"lost"`
-	Duplicates    int     `json:"duplicates"`
-	Errors        int     `json:"error_bounces"`
-	Foreign       int     `json:"from_other_runs"`
+	TargetRate   float64 `json:"target_rate"`
+	Sent         int     `json:"sent"`
+	SendWallS    float64 `json:"send_wall_s"`
+	AchievedRate float64 `json:"achieved_send_rate"`
+	Expected     int     `json:"expected_deliveries"`
+	Delivered    int     `json:"delivered"`
+	Lost         int     `json:"lost"`
+	Duplicates   int     `json:"duplicates"`
+	Errors       int     `json:"error_bounces"`
+	Foreign      int     `json:"from_other_runs"`
 	// LastDeliveryS is when the last delivery arrived, in seconds from
 	// the start of sending; DeliveredPerS is Delivered over it, so time
 	// spent waiting for messages that never come does not dilute it.
