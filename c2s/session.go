@@ -533,7 +533,7 @@ func (w *outWriter) writeConn(p []byte) (int, error) {
 // not left waiting; the rest is dropped as for any resource that goes away.
 // Carbon copies only mattered to this resource and are dropped.
 func (s *Session) reroute(st *stanza.Element, queued time.Time) {
-	ctx := context.Background()
+	ctx := s.traceContext(context.Background())
 	switch st.Name.Local {
 	case "message":
 		if isCarbonCopy(st) {
