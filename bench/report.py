@@ -16,6 +16,8 @@ import sys
 BEGIN, END = "<!-- xmppload:begin -->", "<!-- xmppload:end -->"
 SERVERS = ["xmppd", "ejabberd", "prosody"]
 THRESHOLD = 0.10
+# bench/run.sh's default WORKLOADS: a run of fewer says so in its command.
+ALL_WORKLOADS = "register idle chat chat-max muc roster-setup roster-storm"
 
 
 def load_run(path):
@@ -117,7 +119,9 @@ def render(run, prev):
       "CPU per operation (from the server's own /proc counters) is the steadier figure.")
     w("")
     w("```")
-    w(f"STORM_USERS={info.get('storm_users', '?')} IDLE_USERS={info.get('idle_users', '?')} "
+    wl = info.get("workloads", ALL_WORKLOADS)
+    w((f'WORKLOADS="{wl}" ' if wl != ALL_WORKLOADS else "") +
+      f"STORM_USERS={info.get('storm_users', '?')} IDLE_USERS={info.get('idle_users', '?')} "
       f"CHAT_USERS={info.get('chat_users', '?')} CHAT_RATES={info.get('chat_rates', '?')} bench/run.sh")
     w("python3 bench/report.py   # regenerates this section from bench/results/")
     w("```")
@@ -175,13 +179,13 @@ def render(run, prev):
     w("")
     w(f"### Roster login storm ({fmt(info.get('storm_users'))} users × 50 mutual contacts, all at once: roster get, then presence)")
     w("")
-    w("| server | logins/s | login p50 | login p99 | roster items | presence received / expected | all presence after | CPU per login | provisioning |")
+    w("| server | logins/s | login p50 | login p99 | roster items | contacts' presence seen / expected (stanzas) | all presence after | CPU per login | provisioning |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in srv:
         g = lambda *p: get(run, s, "roster-storm", *p)
         setup = get(run, s, "roster-setup", "wall_s")
         w(f"| {s}{failed_note(run, s, 'roster-storm')} | {fmt(g('logins', 'logins_per_s'))} | {fmt(g('logins', 'latency', 'p50_ms'), 0)} ms | "
-          f"{fmt(g('logins', 'latency', 'p99_ms'), 0)} ms | {fmt(g('roster_items_min'))} | {fmt(g('presence_received'))} / {fmt(g('presence_want'))} | "
+          f"{fmt(g('logins', 'latency', 'p99_ms'), 0)} ms | {fmt(g('roster_items_min'))} | {fmt(g('presence_distinct'))} / {fmt(g('presence_want'))} ({fmt(g('presence_received'))}) | "
           f"{fmt(g('all_presence_after_s'), 2)} s | {fmt(g('cpu_per_login_ms'), 2)} ms | {fmt(setup, 0)} s{failed_note(run, s, 'roster-setup')} |")
     w("")
     w("### Targets (issue 9): xmppd ÷ competitor, same run")

@@ -7,6 +7,12 @@
 #
 #   bench/run.sh                       # all servers, default sizes
 #   SERVERS="xmppd ejabberd" IDLE_USERS=500 bench/run.sh
+#   WORKLOADS="register roster-setup roster-storm" SERVERS=ejabberd STORM_USERS=50 \
+#     RESULTS=/tmp/trial REPORT=0 bench/run.sh   # some workloads, results elsewhere
+#
+# WORKLOADS names the workloads to run, in their fixed order: register
+# (both user sets), idle, chat, chat-max, muc, roster-setup, roster-storm.
+# RESULTS is the directory runs are written under (default bench/results).
 #
 # Installs ejabberd and prosody with apt-get if missing, and runs them as
 # processes of their own (their users, temp dirs, non-default ports), never
@@ -26,8 +32,10 @@ MUC_OCCUPANTS=${MUC_OCCUPANTS:-20}
 MUC_RATE=${MUC_RATE:-200}
 STORM_USERS=${STORM_USERS:-500}
 CONTACTS=${CONTACTS:-50}
+WORKLOADS=${WORKLOADS:-"register idle chat chat-max muc roster-setup roster-storm"}
 RUN=${RUN:-$(date -u +%Y%m%dT%H%M%SZ)}
-OUT="$ROOT/bench/results/$RUN"
+RESULTS=${RESULTS:-"$ROOT/bench/results"}
+OUT="$RESULTS/$RUN"
 WORK=$(mktemp -d /tmp/xmppbench.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$OUT"
@@ -160,17 +168,22 @@ chmod 644 "$WORK/tls/"*
 } >"$OUT/run.json.new"
 [[ -f "$OUT/run.json" ]] && rm "$OUT/run.json.new" || mv "$OUT/run.json.new" "$OUT/run.json"
 
+# wants WORKLOAD: whether WORKLOADS names it.
+wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+
 for s in $SERVERS; do
 	start "$s" || continue
-	load "$s" register register-u --users "$IDLE_USERS" --concurrency 20 --prefix u
-	load "$s" register register-s --users "$STORM_USERS" --concurrency 20 --prefix s
-	load "$s" idle idle --users "$IDLE_USERS" --concurrency "$LOGIN_CONCURRENCY" --prefix u --hold 5s
-	load "$s" chat chat --users "$CHAT_USERS" --prefix u --rates "$CHAT_RATES" --duration "${CHAT_SECONDS}s"
-	load "$s" chat-max chat-max --users "$CHAT_USERS" --prefix u --rate "$MAX_START" --step-factor 1.5 --duration 5s --drain 3s
-	load "$s" muc muc --prefix u --rooms "$MUC_ROOMS" --occupants "$MUC_OCCUPANTS" --rate "$MUC_RATE" --duration "${CHAT_SECONDS}s" --concurrency 50
-	load "$s" roster-setup roster-setup --users "$STORM_USERS" --contacts "$CONTACTS" --prefix s --concurrency 50 --setup-timeout 15m --max-time 20m
-	load "$s" roster-storm roster-storm --users "$STORM_USERS" --contacts "$CONTACTS" --prefix s --concurrency "$STORM_USERS"
+	if wants register; then
+		load "$s" register register-u --users "$IDLE_USERS" --concurrency 20 --prefix u
+		load "$s" register register-s --users "$STORM_USERS" --concurrency 20 --prefix s
+	fi
+	wants idle && load "$s" idle idle --users "$IDLE_USERS" --concurrency "$LOGIN_CONCURRENCY" --prefix u --hold 5s
+	wants chat && load "$s" chat chat --users "$CHAT_USERS" --prefix u --rates "$CHAT_RATES" --duration "${CHAT_SECONDS}s"
+	wants chat-max && load "$s" chat-max chat-max --users "$CHAT_USERS" --prefix u --rate "$MAX_START" --step-factor 1.5 --duration 5s --drain 3s
+	wants muc && load "$s" muc muc --prefix u --rooms "$MUC_ROOMS" --occupants "$MUC_OCCUPANTS" --rate "$MUC_RATE" --duration "${CHAT_SECONDS}s" --concurrency 50
+	wants roster-setup && load "$s" roster-setup roster-setup --users "$STORM_USERS" --contacts "$CONTACTS" --prefix s --concurrency 50 --setup-timeout 15m --max-time 20m
+	wants roster-storm && load "$s" roster-storm roster-storm --users "$STORM_USERS" --contacts "$CONTACTS" --prefix s --concurrency "$STORM_USERS"
 	stop
 done
 log "results in $OUT"
-[[ ${REPORT:-1} == 1 ]] && python3 "$ROOT/bench/report.py" --results "$ROOT/bench/results" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"
+[[ ${REPORT:-1} == 1 ]] && python3 "$ROOT/bench/report.py" --results "$RESULTS" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"

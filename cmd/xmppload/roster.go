@@ -29,71 +29,118 @@ func checkContacts(n, c int) error {
 	return nil
 }
 
-// rosterUser is one provisioning session's subscription state.
-type rosterUser struct {
-	mu        sync.Mutex
-	asked     map[string]bool // bare JIDs we sent subscribe to
-	both      map[string]bool // contacts pushed with subscription='both'
-	completed bool
-}
-
 // SetupMetrics is the result of roster-setup.
 type SetupMetrics struct {
-	Logins        Logins  `json:"logins"`
+	Logins Logins `json:"logins"`
+	// Pairs is the number of mutual contact relations wanted; PairsDone
+	// those completed by this run's handshakes (the rest were already in
+	// the rosters).
 	Pairs         int     `json:"pairs"`
+	PairsDone     int     `json:"pairs_done"`
+	Window        int     `json:"window"`
 	Complete      int     `json:"users_complete"`
 	BothItems     int     `json:"both_items"`
 	WantBothItems int     `json:"want_both_items"`
 	WallS         float64 `json:"wall_s"`
+	PairsPerS     float64 `json:"pairs_per_s"`
+}
+
+// setup is the shared state of one roster-setup run: who asked whom, which
+// contacts each user's roster holds with subscription='both', and the
+// handshakes in flight. One mutex guards it all: the handlers of every
+// session touch two users' state at once, and the rate is bounded by the
+// server, not by this lock.
+type setup struct {
+	n, c    int
+	bareIdx map[string]int
+	mu      sync.Mutex
+	asked   []map[int]bool // asked[i][j]: i sent subscribe to j
+	both    []map[int]bool // both[i][j]: i's roster holds j with subscription='both'
+	pending map[[2]int]bool
+	done    int // handshakes completed
+	slots   chan struct{}
+}
+
+func pairOf(i, j int) [2]int {
+	if i > j {
+		i, j = j, i
+	}
+	return [2]int{i, j}
+}
+
+// markBoth records that i's roster holds j with subscription='both' and,
+// when j's holds i too, ends the pair's handshake and frees its slot.
+func (s *setup) markBoth(i, j int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.both[i][j] = true
+	p := pairOf(i, j)
+	if s.pending[p] && s.both[j][i] {
+		delete(s.pending, p)
+		s.done++
+		<-s.slots
+	}
+}
+
+// complete counts the users whose rosters hold all c contacts.
+func (s *setup) complete() (users, items int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.both {
+		items += len(b)
+		if len(b) >= s.c {
+			users++
+		}
+	}
+	return users, items
 }
 
 func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 	contacts := fs.Int("contacts", 50, "mutual contacts per user (even)")
 	timeout := fs.Duration("setup-timeout", 5*time.Minute, "bound on the subscription handshakes")
+	window := fs.Int("window", 32, "subscription handshakes in flight at once")
+	stall := fs.Duration("stall", time.Minute, "give up when no handshake completes for this long")
 	return func(ctx context.Context, e *env) (any, any, error) {
 		if err := checkContacts(e.users, *contacts); err != nil {
 			return nil, nil, err
 		}
+		if *window < 1 {
+			return nil, nil, fmt.Errorf("%w: --window %d: want at least 1", errUsage, *window)
+		}
 		n, c := e.users, *contacts
-		params := map[string]any{"users": n, "contacts": c}
-		bareIdx := make(map[string]int, n)
+		params := map[string]any{"users": n, "contacts": c, "window": *window}
+		s := &setup{n: n, c: c, bareIdx: make(map[string]int, n), asked: make([]map[int]bool, n),
+			both: make([]map[int]bool, n), pending: map[[2]int]bool{}, slots: make(chan struct{}, *window)}
 		for i := range n {
-			bareIdx[e.bareJID(i)] = i
+			s.bareIdx[e.bareJID(i)] = i
+			s.asked[i], s.both[i] = map[int]bool{}, map[int]bool{}
 		}
-		state := make([]*rosterUser, n)
-		for i := range state {
-			state[i] = &rosterUser{asked: map[string]bool{}, both: map[string]bool{}}
-		}
-		var complete, bothItems atomic.Int64
 		// A roster get first: servers push roster changes only to
 		// resources that asked for the roster (RFC 6121 §2.1.6).
 		// What the roster already holds counts, so that setup can be run
 		// again on a provisioned server and only completes what is missing.
-		conns, logins := loginAll(ctx, e, indexes(n), e.concurrency, "setup", func(k int, c *conn) error {
-			res, err := c.iq("<iq type='get' id='roster0'><query xmlns='" + nsRoster + "'/></iq>")
+		conns, logins := loginAll(ctx, e, indexes(n), e.concurrency, "setup", func(k int, cn *conn) error {
+			res, err := cn.iq("<iq type='get' id='roster0'><query xmlns='" + nsRoster + "'/></iq>")
 			if err != nil {
 				return fmt.Errorf("roster get: %w", err)
 			}
 			if q := res.Child(nsRoster, "query"); q != nil {
+				s.mu.Lock()
 				for _, it := range q.Elements() {
-					if _, ok := bareIdx[it.Get("jid")]; ok && it.Get("subscription") == "both" {
-						state[k].both[it.Get("jid")] = true
+					if j, ok := s.bareIdx[it.Get("jid")]; ok && it.Get("subscription") == "both" {
+						s.both[k][j] = true
 					}
 				}
+				s.mu.Unlock()
 			}
-			if len(state[k].both) >= *contacts {
-				state[k].completed = true
-				complete.Add(1)
-			}
-			return c.send([]byte("<presence/>"))
+			return cn.send([]byte("<presence/>"))
 		})
-		m := SetupMetrics{Logins: logins, Pairs: n * c / 2, WantBothItems: n * c}
+		m := SetupMetrics{Logins: logins, Pairs: n * c / 2, WantBothItems: n * c, Window: *window}
 		if logins.Failed > 0 {
 			closeAll(conns, nil)
 			return params, m, fmt.Errorf("%d logins failed (first: %s)", logins.Failed, logins.FirstError)
 		}
 		wait := serveAll(conns, func(k int, kind string, b []byte) {
-			u := state[k]
 			switch kind {
 			case "presence":
 				if rawAttr(b, "type") != "subscribe" {
@@ -101,10 +148,14 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 				}
 				from := bareOf(rawAttr(b, "from"))
 				conns[k].send([]byte("<presence type='subscribed' to='" + from + "'/>"))
-				u.mu.Lock()
-				ask := !u.asked[from]
-				u.asked[from] = true
-				u.mu.Unlock()
+				j, ok := s.bareIdx[from]
+				if !ok {
+					return
+				}
+				s.mu.Lock()
+				ask := !s.asked[k][j]
+				s.asked[k][j] = true
+				s.mu.Unlock()
 				if ask {
 					conns[k].send([]byte("<presence type='subscribe' to='" + from + "'/>"))
 				}
@@ -121,22 +172,8 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 					return
 				}
 				for _, it := range q.Elements() {
-					jid := it.Get("jid")
-					if _, ok := bareIdx[jid]; !ok {
-						continue
-					}
-					u.mu.Lock()
-					if it.Get("subscription") == "both" && !u.both[jid] {
-						u.both[jid] = true
-						bothItems.Add(1)
-					}
-					done := !u.completed && len(u.both) == c
-					if done {
-						u.completed = true
-					}
-					u.mu.Unlock()
-					if done {
-						complete.Add(1)
+					if j, ok := s.bareIdx[it.Get("jid")]; ok && it.Get("subscription") == "both" {
+						s.markBoth(k, j)
 					}
 				}
 			}
@@ -145,49 +182,19 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 		// Each pair is started once, by the lower ring neighbour: a roster
 		// set (RFC 6121 §2.4), then a subscription request (§3.1); the
 		// contact's session approves and asks back, and this one approves.
-		for i := range n {
-			var sb strings.Builder
-			for d := 1; d <= c/2; d++ {
-				j := (i + d) % n
-				bare := e.bareJID(j)
-				state[i].mu.Lock()
-				done := state[i].both[bare]
-				state[i].asked[bare] = true
-				state[i].mu.Unlock()
-				if done {
-					continue
-				}
-				fmt.Fprintf(&sb, "<iq type='set' id='rs%d'><query xmlns='%s'><item jid='%s' name='%s'><group>Friends</group></item></query></iq><presence type='subscribe' to='%s'/>", j, nsRoster, bare, e.userName(j), bare)
-			}
-			if sb.Len() == 0 {
-				continue
-			}
-			if err := conns[i].send([]byte(sb.String())); err != nil {
-				closeAll(conns, wait)
-				return params, m, fmt.Errorf("provision %s: %w", e.userName(i), err)
-			}
-			if i%50 == 49 {
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
-		deadline := time.Now().Add(*timeout)
-		last, lastChange := int64(-1), time.Now()
-		for complete.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(100 * time.Millisecond)
-			if got := bothItems.Load(); got != last {
-				last, lastChange = got, time.Now()
-				e.log.Info("roster setup", "both_items", got, "complete_users", complete.Load(), "of", n)
-			} else if time.Since(lastChange) > 30*time.Second {
-				break // no progress: report what there is
-			}
-		}
+		// At most --window handshakes are in flight: a server takes a
+		// subscription at a time per pair however many arrive, and a
+		// flood of thousands only queues them, with nothing completing
+		// until the queues drain.
+		err := s.run(ctx, e, conns, time.Now().Add(*timeout), *stall)
 		m.WallS = round3(time.Since(start).Seconds())
-		m.Complete = int(complete.Load())
-		for _, u := range state {
-			u.mu.Lock()
-			m.BothItems += len(u.both)
-			u.mu.Unlock()
+		s.mu.Lock()
+		m.PairsDone = s.done
+		s.mu.Unlock()
+		if m.WallS > 0 {
+			m.PairsPerS = round3(float64(m.PairsDone) / m.WallS)
 		}
+		m.Complete, m.BothItems = s.complete()
 		// Leave cleanly, so the storm starts with everyone offline.
 		for _, cn := range conns {
 			if cn != nil {
@@ -195,10 +202,86 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 			}
 		}
 		closeAll(conns, wait)
+		if err != nil {
+			return params, m, err
+		}
 		if m.Complete < n {
 			return params, m, fmt.Errorf("only %d of %d users reached %d mutual contacts", m.Complete, n, c)
 		}
 		return params, m, ctx.Err()
+	}
+}
+
+// run starts every missing pair's handshake, at most cap(s.slots) at a
+// time, and waits for them all; it gives up at deadline, or when no
+// handshake has completed for stall.
+func (s *setup) run(ctx context.Context, e *env, conns []*conn, deadline time.Time, stall time.Duration) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastDone, lastChange, lastLog := -1, time.Now(), time.Time{}
+	// check reports progress and says why to stop, if it is time to.
+	check := func() error {
+		s.mu.Lock()
+		done, inFlight := s.done, len(s.pending)
+		s.mu.Unlock()
+		if done != lastDone {
+			lastDone, lastChange = done, time.Now()
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			e.log.Info("roster setup", "pairs_done", done, "in_flight", inFlight)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return fmt.Errorf("setup timeout: %d handshakes done, %d in flight", done, inFlight)
+		case time.Since(lastChange) > stall:
+			return fmt.Errorf("no handshake completed for %s: %d done, %d in flight", stall, done, inFlight)
+		}
+		return nil
+	}
+	for i := range s.n {
+		for d := 1; d <= s.c/2; d++ {
+			j := (i + d) % s.n
+			s.mu.Lock()
+			have := s.both[i][j] && s.both[j][i]
+			s.mu.Unlock()
+			if have {
+				continue
+			}
+			for acquired := false; !acquired; {
+				select {
+				case s.slots <- struct{}{}:
+					acquired = true
+				case <-tick.C:
+					if err := check(); err != nil {
+						return err
+					}
+				}
+			}
+			s.mu.Lock()
+			s.pending[pairOf(i, j)] = true
+			s.asked[i][j] = true
+			s.mu.Unlock()
+			bare := e.bareJID(j)
+			msg := fmt.Sprintf("<iq type='set' id='rs%d'><query xmlns='%s'><item jid='%s' name='%s'><group>Friends</group></item></query></iq><presence type='subscribe' to='%s'/>", j, nsRoster, bare, e.userName(j), bare)
+			if err := conns[i].send([]byte(msg)); err != nil {
+				return fmt.Errorf("provision %s: %w", e.userName(i), err)
+			}
+		}
+	}
+	for {
+		s.mu.Lock()
+		left := len(s.pending)
+		s.mu.Unlock()
+		if left == 0 {
+			return nil
+		}
+		<-tick.C
+		if err := check(); err != nil {
+			return err
+		}
 	}
 }
 
@@ -218,9 +301,13 @@ type StormMetrics struct {
 	RosterItemsMin  int     `json:"roster_items_min"`
 	RosterItemsMean float64 `json:"roster_items_mean"`
 	BothItemsMin    int     `json:"both_items_min"`
-	// Presence stanzas received from contacts after login, in total, and
-	// the fewest distinct available contacts any user saw.
+	// Available presence stanzas received from contacts after login, in
+	// total (a contact whose login overlaps the user's may be seen twice:
+	// by its broadcast and in answer to the user's probe, RFC 6121
+	// §4.2.2–4.3), the distinct (user, contact) pairs among them, of
+	// PresenceWant, and the fewest distinct available contacts any user saw.
 	PresenceReceived   int     `json:"presence_received"`
+	PresenceDistinct   int     `json:"presence_distinct"`
 	PresenceWant       int     `json:"presence_want"`
 	ContactsOnlineMin  int     `json:"contacts_seen_online_min"`
 	AllPresenceAfterS  float64 `json:"all_presence_after_s"`
@@ -310,6 +397,7 @@ func rosterStormFlags(fs *flag.FlagSet) workloadFunc {
 			m.RosterItemsMin = minOr(m.RosterItemsMin, items[k])
 			m.BothItemsMin = minOr(m.BothItemsMin, both[k])
 			m.ContactsOnlineMin = minOr(m.ContactsOnlineMin, len(seen[k]))
+			m.PresenceDistinct += len(seen[k])
 		}
 		seenMu.Unlock()
 		if logins.OK > 0 {
