@@ -53,10 +53,11 @@ func (s archives) Append(ctx context.Context, k storage.Key, e storage.ArchiveEn
 	}
 	var id string
 	err := s.d.do(ctx, func() error {
-		mu := s.d.lockKey(tagArchive, k)
+		stripe := s.d.stripe(tagArchive, k)
+		mu := &s.d.locks[stripe]
 		mu.Lock()
 		defer mu.Unlock()
-		m, err := s.d.archiveMeta(k)
+		m, err := s.d.cachedArchiveMeta(stripe, k)
 		if err != nil {
 			return err
 		}
@@ -71,13 +72,19 @@ func (s archives) Append(ctx context.Context, k storage.Key, e storage.ArchiveEn
 		b.Set(withSuffix(entryPrefix(tagArchive, k), id), encodeEntry(e), nil)
 		b.Set(userKey(tagArchMeta, k), m.encode(), nil)
 		if s.d.sync == nil {
-			return commit(b)
+			err = commit(b)
+		} else {
+			err = b.Commit(pebble.NoSync)
+			b.Close()
 		}
-		defer b.Close()
-		if err := b.Commit(pebble.NoSync); err != nil {
+		if err != nil {
+			delete(s.d.metas[stripe], metaKey(k)) // unknown whether it was applied
 			return err
 		}
-		s.d.sync.dirty()
+		s.d.cacheArchiveMeta(stripe, k, m)
+		if s.d.sync != nil {
+			s.d.sync.dirty()
+		}
 		return nil
 	})
 	if err != nil {
@@ -266,9 +273,11 @@ func (s archives) Clear(ctx context.Context, k storage.Key) error {
 		return keyErr("archive clear", k, err)
 	}
 	err := s.d.do(ctx, func() error {
-		mu := s.d.lockKey(tagArchive, k)
+		stripe := s.d.stripe(tagArchive, k)
+		mu := &s.d.locks[stripe]
 		mu.Lock()
 		defer mu.Unlock()
+		delete(s.d.metas[stripe], metaKey(k))
 		meta := userKey(tagArchMeta, k)
 		if _, ok, err := s.d.get(meta); err != nil || !ok {
 			return err // an archive never appended to has nothing to clear
@@ -307,6 +316,29 @@ func (d *DB) archiveMeta(k storage.Key) (archiveMeta, error) {
 		return archiveMeta{}, fmt.Errorf("corrupt archive meta %x", v)
 	}
 	return archiveMeta{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}, nil
+}
+
+// metaKey is k's key in the archive meta cache.
+func metaKey(k storage.Key) string { return k.Kind + "\x00" + k.User }
+
+// cachedArchiveMeta is archiveMeta through the cache; the caller holds
+// k's archive stripe lock.
+func (d *DB) cachedArchiveMeta(stripe uint64, k storage.Key) (archiveMeta, error) {
+	if m, ok := d.metas[stripe][metaKey(k)]; ok {
+		return m, nil
+	}
+	return d.archiveMeta(k)
+}
+
+// cacheArchiveMeta remembers m as k's meta; the caller holds k's archive
+// stripe lock and has just written m.
+func (d *DB) cacheArchiveMeta(stripe uint64, k storage.Key, m archiveMeta) {
+	c, key := d.metas[stripe], metaKey(k)
+	if _, ok := c[key]; !ok && len(c) >= metasPerStripe || c == nil {
+		c = make(map[string]archiveMeta, 8)
+		d.metas[stripe] = c
+	}
+	c[key] = m
 }
 
 func (m archiveMeta) encode() []byte {

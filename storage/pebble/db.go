@@ -87,7 +87,17 @@ type DB struct {
 	sync  *archiveSyncer // nil when every archive append syncs
 	seed  maphash.Seed
 	locks [lockStripes]sync.Mutex // serialise read-modify-write per key
+	// metas caches the meta of recently appended archives, one map per
+	// lock stripe, read and written only under that stripe's lock (which
+	// every writer of an archive's meta holds): an append then needs no
+	// read from the engine. Bounded by metasPerStripe per stripe.
+	metas [lockStripes]map[string]archiveMeta
 }
+
+// metasPerStripe bounds the archive meta cache: lockStripes × this many
+// archives (64k) stay cached, enough for every active conversation of a
+// large node; a full stripe is emptied and refills from the engine.
+const metasPerStripe = 64
 
 var _ storage.Backend = (*DB)(nil)
 
@@ -186,13 +196,18 @@ func (d *DB) do(ctx context.Context, f func() error) error {
 
 // lockKey returns the write lock for k's entries of one shape.
 func (d *DB) lockKey(tag byte, k storage.Key) *sync.Mutex {
+	return &d.locks[d.stripe(tag, k)]
+}
+
+// stripe returns the index of k's lock stripe for one shape.
+func (d *DB) stripe(tag byte, k storage.Key) uint64 {
 	var h maphash.Hash
 	h.SetSeed(d.seed)
 	h.WriteByte(tag)
 	h.WriteString(k.Kind)
 	h.WriteByte(0)
 	h.WriteString(k.User)
-	return &d.locks[h.Sum64()%lockStripes]
+	return h.Sum64() % lockStripes
 }
 
 func (d *DB) checkSize(n int) error {
