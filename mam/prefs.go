@@ -26,9 +26,15 @@ type Prefs struct {
 
 // prefs returns owner's stored preferences, or the configured default.
 func (s *Service) prefs(ctx context.Context, owner string) (Prefs, error) {
+	now := s.now()
+	if p, ok := s.prefsCache.get(owner, now); ok {
+		return p, nil
+	}
 	b, err := s.kv.Get(ctx, storage.Key{Kind: PrefsKind, User: owner})
 	if errors.Is(err, storage.ErrNotFound) {
-		return Prefs{Default: s.cfg.defaultMode()}, nil
+		p := Prefs{Default: s.cfg.defaultMode()}
+		s.prefsCache.put(owner, p, now)
+		return p, nil
 	}
 	if err != nil {
 		s.m.errors.WithLabelValues("prefs").Inc()
@@ -38,6 +44,7 @@ func (s *Service) prefs(ctx context.Context, owner string) (Prefs, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return Prefs{}, fmt.Errorf("mam: preferences of %s: %w", owner, err)
 	}
+	s.prefsCache.put(owner, p, now)
 	return p, nil
 }
 
@@ -95,9 +102,11 @@ func (s *Service) handlePrefs(ctx context.Context, iq *c2s.IQ) (*stanza.Element,
 		return nil, err
 	}
 	if err := s.kv.Put(ctx, storage.Key{Kind: PrefsKind, User: owner}, b); err != nil {
+		s.prefsCache.forget(owner) // the write may or may not have happened
 		s.m.errors.WithLabelValues("prefs").Inc()
 		return nil, fmt.Errorf("mam: store preferences of %s: %w", owner, err)
 	}
+	s.prefsCache.put(owner, p, s.now())
 	return prefsElement(p), nil
 }
 

@@ -130,7 +130,8 @@ type Service struct {
 	m        *mamMetrics
 	now      func() time.Time
 
-	pruned sync.Map // bare JID → time.Time of the last DeleteBefore
+	pruned     sync.Map // bare JID → time.Time of the last DeleteBefore
+	prefsCache *prefsCache
 }
 
 var _ c2s.Feature = (*Service)(nil)
@@ -162,13 +163,14 @@ func build(opts Options, prefix, feature string) (*Service, error) {
 		now = time.Now
 	}
 	return &Service{arch: opts.Archives, kv: opts.KV, inRoster: opts.InRoster, cfg: opts.Config,
-		log: log.With("feature", feature), m: m, now: now}, nil
+		log: log.With("feature", feature), m: m, now: now, prefsCache: newPrefsCache()}, nil
 }
 
 // Register declares the archive's hooks and handlers (XEP-0313, XEP-0359).
 func (s *Service) Register(r *c2s.Registry) error {
 	r.OnMessageSent(s.onSent)
 	r.OnMessageIn(s.onIn)
+	r.OnAccountRemoved(func(_ context.Context, bare string) { s.prefsCache.forget(bare) })
 	r.HandleIQ(NS, c2s.ToSelf, s.handleIQ)
 	r.HandleIQ(NS, c2s.ToContact, func(context.Context, *c2s.IQ) (*stanza.Element, error) {
 		return nil, c2s.Forbidden("an archive belongs to its own account")
