@@ -149,6 +149,9 @@ load() {
 }
 
 need_pkgs
+# Every server and the load generator get the hard limit of open files: an
+# idle run holds IDLE_USERS connections on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || log "open files limit stays $(ulimit -n)"
 # Build the committed tree (git archive HEAD), not the work tree: the run
 # measures a commit, and the results name it.
 log "building xmppd and xmppload at $(cd "$ROOT" && git rev-parse --short HEAD)"
@@ -186,4 +189,6 @@ for s in $SERVERS; do
 	stop
 done
 log "results in $OUT"
-[[ ${REPORT:-1} == 1 ]] && python3 "$ROOT/bench/report.py" --results "$RESULTS" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"
+if [[ ${REPORT:-1} == 1 ]]; then
+	python3 "$ROOT/bench/report.py" --results "$RESULTS" --run "$RUN" --doc "$ROOT/BENCHMARKS.md"
+fi
