@@ -205,6 +205,14 @@ func TestDebugTraceStream(t *testing.T) {
 	if strings.Contains(s.log.String(), "trace-bob-to-carol") {
 		t.Error("bob's XML is in the server log")
 	}
+	// Verdicts and storage calls are logged for debugged sessions only,
+	// even with the server's own level at debug.
+	for _, line := range strings.Split(s.log.String(), "\n") {
+		traced := strings.Contains(line, "msg=storage") || strings.Contains(line, `msg="privacy verdict"`)
+		if traced && (strings.Contains(line, "jid=bob@") || strings.Contains(line, "jid=dave@")) {
+			t.Errorf("an undebugged session's trace record in the server log: %s", line)
+		}
+	}
 
 	// Switching debug off ends both streams with an end event.
 	if code, body := apiCall(t, s, tok, "DELETE", "/api/v1/debug/alice@localhost", ""); code != 200 {
