@@ -182,10 +182,12 @@ func rosterSetupFlags(fs *flag.FlagSet) workloadFunc {
 		// Each pair is started once, by the lower ring neighbour: a roster
 		// set (RFC 6121 §2.4), then a subscription request (§3.1); the
 		// contact's session approves and asks back, and this one approves.
-		// At most --window handshakes are in flight: a server takes a
-		// subscription at a time per pair however many arrive, and a
-		// flood of thousands only queues them, with nothing completing
-		// until the queues drain.
+		// At most --window handshakes are in flight. Sent all at once,
+		// thousands of roster sets and subscription requests only queue
+		// up in the server (ejabberd and Prosody write one roster change
+		// at a time, at a cost that grows with the roster), no handshake
+		// completes until the queues drain, and a server still draining
+		// them after the client gave up is busy through the next workload.
 		err := s.run(ctx, e, conns, time.Now().Add(*timeout), *stall)
 		m.WallS = round3(time.Since(start).Seconds())
 		s.mu.Lock()
