@@ -239,8 +239,11 @@ def main():
     run = load_run(os.path.join(args.results, name))
     prev = load_run(os.path.join(args.results, runs[i - 1])) if i > 0 else None
     section = render(run, prev)
-    with open(args.doc) as f:
-        doc = f.read()
+    try:
+        with open(args.doc) as f:
+            doc = f.read()
+    except FileNotFoundError:
+        doc = ""  # a new document: just the section
     block = BEGIN + "\n" + section + END
     if BEGIN in doc and END in doc:
         head, rest = doc.split(BEGIN, 1)
