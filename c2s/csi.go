@@ -270,17 +270,15 @@ func (w *outWriter) releaseHeld(reason string) {
 	}
 	items := w.csi.take()
 	w.s.srv.m.csi.flushed.WithLabelValues(reason).Add(float64(len(items)))
-	w.batch = true
 	for _, st := range items {
 		w.send(st)
 	}
-	w.batch = false
 }
 
 // flushIdle flushes the buffer when it holds something and nothing more is
 // queued.
 func (w *outWriter) flushIdle() {
-	if w.dead || w.unsent != nil || w.bw.Buffered() == 0 || len(w.s.out) > 0 {
+	if w.dead || w.unsent != nil || len(w.out) == 0 || w.pending > 0 || w.s.out.len() > 0 {
 		return
 	}
 	if err := w.flush(); err != nil {

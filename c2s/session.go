@@ -1,7 +1,6 @@
 package c2s
 
 import (
-	"bufio"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -47,9 +46,7 @@ type Session struct {
 	presence   atomic.Int64 // availability and priority, see setPresence
 	lastPres   atomic.Pointer[stanza.Element]
 	debugUntil atomic.Int64 // unix nanos; debug logging while now < value
-	out        chan *stanza.Element
-	sendMu     sync.RWMutex // held for reading while enqueueing; for writing to close out
-	sendClosed bool         // guarded by sendMu
+	out        outQueue     // started at bind; see outqueue.go
 	closeOnce  sync.Once
 	aborted    atomic.Bool                 // no more writes: the queue is rerouted instead
 	closeErr   atomic.Pointer[streamError] // why the stream ends, set by closeWith
@@ -233,10 +230,7 @@ func (s *Session) finish() {
 		for _, h := range s.srv.reg.onClosed {
 			h(ctx, s)
 		}
-		s.sendMu.Lock()
-		s.sendClosed = true
-		s.sendMu.Unlock()
-		close(s.out)
+		s.out.close()
 		<-s.writerDone
 	} else {
 		s.writeTrailer()
@@ -279,15 +273,12 @@ func (s *Session) Send(st *stanza.Element) error {
 	if st.Name.Local == "presence" && len(s.srv.reg.inFilters) > 0 && !s.srv.reg.admit(s.jid, s, st) {
 		return nil
 	}
-	s.sendMu.RLock()
-	defer s.sendMu.RUnlock()
-	if s.sendClosed || s.out == nil {
-		return ErrGone
-	}
-	select {
-	case s.out <- st:
+	ok, gone := s.out.push(st)
+	if ok {
 		return nil
-	default:
+	}
+	if gone {
+		return ErrGone
 	}
 	select {
 	case <-s.stopRead:
@@ -296,52 +287,65 @@ func (s *Session) Send(st *stanza.Element) error {
 	}
 	t := time.NewTimer(s.srv.cfg.slowConsumerGrace())
 	defer t.Stop()
-	select {
-	case s.out <- st:
-		return nil
-	case <-s.stopRead:
-		return ErrGone
-	case <-t.C:
-		if s.sm.resumable() {
-			// A client that stopped reading is as good as gone: the
-			// session detaches and the writer empties the queue into
-			// the unacknowledged list, making room.
-			s.dropConn()
-			t.Reset(s.srv.cfg.slowConsumerGrace())
-			select {
-			case s.out <- st:
+	droppedConn := false
+	for {
+		select {
+		case <-s.out.room:
+			// The writer took the backlog; another waiting sender may
+			// get there first, then this one waits for the next take.
+			if ok, gone := s.out.push(st); ok || gone {
+				signal(s.out.room) // pass the turn on to the next waiter
+				if gone {
+					return ErrGone
+				}
 				return nil
-			case <-s.stopRead:
-				return ErrGone
-			case <-t.C:
 			}
+		case <-s.stopRead:
+			return ErrGone
+		case <-t.C:
+			if !droppedConn && s.sm.resumable() {
+				// A client that stopped reading is as good as gone: the
+				// session detaches and the writer empties the queue into
+				// the unacknowledged list, making room.
+				droppedConn = true
+				s.dropConn()
+				t.Reset(s.srv.cfg.slowConsumerGrace())
+				continue
+			}
+			s.srv.m.slowConsumers.Inc()
+			s.log.Info("closing slow consumer", "queued", s.out.len())
+			s.abort(&streamError{cond: streamPolicyViolation, text: "too slow to receive"})
+			return ErrGone
 		}
-		s.srv.m.slowConsumers.Inc()
-		s.log.Info("closing slow consumer", "queued", len(s.out))
-		s.abort(&streamError{cond: streamPolicyViolation, text: "too slow to receive"})
-		return ErrGone
 	}
 }
 
-// startWriter creates the outbound queue and its writer; called at bind.
+// startWriter starts the outbound queue and its writer; called at bind.
 func (s *Session) startWriter() {
-	s.out = make(chan *stanza.Element, s.srv.cfg.queueLength())
+	s.out.start(s.srv.cfg.queueLength())
 	go s.writeLoop(s.conn)
 }
 
-// writeLoop writes queued stanzas, flushing whenever the queue runs empty.
-// When the queue is closed (finish) it writes the trailer and closes the
-// connection. After a write fails it keeps draining the queue and, once the
-// session has left the directory (the queue is closed then), reroutes what
-// it could not write. With stream management it numbers what it takes off
-// the queue and moves to a new connection on resumption (see sm.go).
+// writeLoop writes queued stanzas: on each wake-up it takes the whole
+// backlog, serialises it into one buffer and writes that once (flushing
+// once per wake-up, not per stanza). When the queue is closed (finish) it
+// writes the trailer and closes the connection. After a write fails it
+// keeps draining the queue and, once the session has left the directory
+// (the queue is closed then), reroutes what it could not write. With
+// stream management it numbers what it takes off the queue and moves to a
+// new connection on resumption (see sm.go).
 func (s *Session) writeLoop(conn net.Conn) {
 	defer close(s.writerDone)
 	w := &outWriter{s: s, conn: conn}
-	w.bw = bufio.NewWriterSize(writerFunc(w.writeConn), 8<<10)
+	var batch []*stanza.Element
 	for {
 		select {
-		case st, ok := <-s.out:
+		case <-s.out.wake:
+		case a := <-s.sm.attach:
+			w.resume(a)
+			continue
+		}
+		for {
 			select {
 			case a := <-s.sm.attach:
 				// A resumption comes first: what the client sends on
@@ -349,27 +353,70 @@ func (s *Session) writeLoop(conn net.Conn) {
 				w.resume(a)
 			default:
 			}
-			if !ok {
+			var closed bool
+			batch, closed = s.out.take(batch)
+			w.pending = len(batch)
+			for i, st := range batch {
+				batch[i] = nil
+				w.pending--
+				w.put(st)
+			}
+			if closed {
 				w.end()
 				return
 			}
-			w.put(st)
-		case a := <-s.sm.attach:
-			w.resume(a)
+			if len(batch) == 0 || s.out.len() == 0 {
+				break
+			}
+			// More arrived while writing: take it before flushing,
+			// unless the buffer is already large (send writes it then).
 		}
+		w.flushIdle()
+		w.releaseBuffer()
 	}
 }
 
 // outWriter is writeLoop's state.
 type outWriter struct {
-	s      *Session
-	conn   net.Conn
-	bw     *bufio.Writer
-	buf    []byte
-	dead   bool              // a write to conn failed
-	unsent []*stanza.Element // not numbered and not written: rerouted at the end
-	csi    csiHeld           // XEP-0352; see csi.go
-	batch  bool              // writing a batch: send leaves the flush to the caller
+	s       *Session
+	conn    net.Conn
+	out     []byte            // serialised stanzas not yet written; nil between bursts
+	pending int               // stanzas of the batch being written still to come
+	dead    bool              // a write to conn failed
+	unsent  []*stanza.Element // not numbered and not written: rerouted at the end
+	csi     csiHeld           // XEP-0352; see csi.go
+
+	deadlineSet time.Time // when the write deadline was last moved
+}
+
+// outFlushSize is the buffered amount at which send writes without
+// waiting for the end of the batch.
+const outFlushSize = 16 << 10
+
+// outBuffers recycles write buffers between bursts, so an idle session
+// holds none. Buffers that grew past maxPooledBuffer are left to the GC.
+var outBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxPooledBuffer = 64 << 10
+
+// buffer returns the write buffer, taking one from the pool if needed.
+func (w *outWriter) buffer() []byte {
+	if w.out == nil {
+		w.out = (*outBuffers.Get().(*[]byte))[:0]
+	}
+	return w.out
+}
+
+// releaseBuffer returns an empty write buffer to the pool.
+func (w *outWriter) releaseBuffer() {
+	if w.out == nil || len(w.out) > 0 {
+		return
+	}
+	if cap(w.out) <= maxPooledBuffer {
+		b := w.out
+		outBuffers.Put(&b)
+	}
+	w.out = nil
 }
 
 // put takes st off the queue: client state indication may hold it (see
@@ -411,13 +458,14 @@ func (w *outWriter) send(st *stanza.Element) {
 		}
 		return
 	}
-	w.buf = st.AppendXML(w.buf[:0], stanza.NSClient)
+	start := len(w.buffer())
+	w.out = st.AppendXML(w.out, stanza.NSClient)
 	if s.debugOn() {
-		s.log.Debug("send", "xml", string(w.buf))
+		s.log.Debug("send", "xml", string(w.out[start:]))
 	}
-	_, err := w.bw.Write(w.buf)
-	if err == nil && !w.batch && len(s.out) == 0 {
-		err = w.flush()
+	var err error
+	if len(w.out) >= outFlushSize {
+		err = w.writeOut()
 	}
 	if err != nil {
 		w.lost(st, numbered || nonza)
@@ -432,9 +480,19 @@ func (w *outWriter) send(st *stanza.Element) {
 // management wants one.
 func (w *outWriter) flush() error {
 	if w.s.sm.wantAck() {
-		w.bw.WriteString("<r xmlns='" + nsSM + "'/>")
+		w.out = append(w.buffer(), "<r xmlns='"+nsSM+"'/>"...)
 	}
-	return w.bw.Flush()
+	return w.writeOut()
+}
+
+// writeOut writes what is buffered to the connection.
+func (w *outWriter) writeOut() error {
+	if len(w.out) == 0 {
+		return nil
+	}
+	_, err := w.writeConn(w.out)
+	w.out = w.out[:0]
+	return err
 }
 
 // lost handles a failed write. kept says st needs no rerouting by the
@@ -463,7 +521,7 @@ func (w *outWriter) resume(a attach) {
 		// The old connection was still open: tell its client why it
 		// ends (XEP-0198 §5). What is buffered goes first so that the
 		// error does not land inside a stanza.
-		if w.bw.Flush() == nil {
+		if w.writeOut() == nil {
 			b := (&streamError{cond: streamConflict, text: "the session was resumed on another connection"}).bytes()
 			w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			w.conn.Write(append(b, "</stream:stream>"...))
@@ -471,17 +529,19 @@ func (w *outWriter) resume(a attach) {
 	}
 	w.conn.Close() // the old connection
 	w.conn, w.dead = a.conn, false
-	w.bw.Reset(writerFunc(w.writeConn))
+	w.out = w.buffer()[:0] // what was not written to the old connection is resent below or rerouted
+	w.deadlineSet = time.Time{}
 	items, id := s.sm.resumeSnapshot()
-	w.buf = stanza.New(nsSM, "resumed", "h", strconv.FormatUint(uint64(a.handled), 10), "previd", id).
-		AppendXML(w.buf[:0], stanza.NSClient)
-	_, err := w.bw.Write(w.buf)
+	w.out = stanza.New(nsSM, "resumed", "h", strconv.FormatUint(uint64(a.handled), 10), "previd", id).
+		AppendXML(w.out, stanza.NSClient)
+	var err error
 	for _, it := range items {
-		if err != nil {
-			break
+		if len(w.out) >= outFlushSize {
+			if err = w.writeOut(); err != nil {
+				break
+			}
 		}
-		w.buf = it.st.AppendXML(w.buf[:0], stanza.NSClient)
-		_, err = w.bw.Write(w.buf)
+		w.out = it.st.AppendXML(w.out, stanza.NSClient)
 	}
 	if err != nil {
 		w.lost(nil, true)
@@ -498,9 +558,11 @@ func (w *outWriter) end() {
 	w.csiEnd()
 	items := s.sm.drain()
 	if w.unsent == nil && !w.dead {
-		w.bw.Flush()
+		w.writeOut()
 		s.writeTrailerTo(w.conn)
 	}
+	w.out = w.out[:0]
+	w.releaseBuffer()
 	w.conn.Close()
 	now := time.Now()
 	for _, st := range w.unsent {
@@ -511,17 +573,25 @@ func (w *outWriter) end() {
 	}
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 var errAborted = errors.New("c2s: session aborted")
+
+// writeTimeout bounds one write to a client; writeDeadlineSlack is how
+// stale the deadline may get before a write moves it (moving it costs a
+// timer update, so a busy writer does it about once a second, not once per
+// write: a write then has between writeTimeout−slack and writeTimeout).
+const (
+	writeTimeout       = 30 * time.Second
+	writeDeadlineSlack = time.Second
+)
 
 func (w *outWriter) writeConn(p []byte) (int, error) {
 	if w.s.aborted.Load() {
 		return 0, errAborted
 	}
-	w.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if now := time.Now(); now.Sub(w.deadlineSet) >= writeDeadlineSlack {
+		w.conn.SetWriteDeadline(now.Add(writeTimeout))
+		w.deadlineSet = now
+	}
 	return w.conn.Write(p)
 }
 
