@@ -133,6 +133,9 @@ func TestChatCleanRunLosesNothing(t *testing.T) {
 		if d.Lost != 0 || d.Delivered != d.Sent || d.Duplicates != 0 {
 			t.Errorf("run %d on a faultless server: lost %d, delivered %d of %d, duplicates %d", run, d.Lost, d.Delivered, d.Sent, d.Duplicates)
 		}
+		if d.Latency.Min < 0 {
+			t.Errorf("run %d: a latency of %v ms: a message was stamped later than it was sent", run, d.Latency.Min)
+		}
 		if d.AchievedRate <= 0 || d.SendWallS <= 0 || d.DeliveredPerS <= 0 {
 			t.Errorf("run %d: rates not measured: %+v", run, d)
 		}

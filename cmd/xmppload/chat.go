@@ -163,10 +163,16 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	var sendErr error
 	for seq := 0; seq < total && ctx.Err() == nil; seq++ {
 		due := startNs + time.Duration(float64(seq)/rate*float64(time.Second))
-		if d := due - time.Since(clockBase); d > time.Millisecond {
+		now := time.Since(clockBase)
+		if d := due - now; d > time.Millisecond {
 			time.Sleep(d)
+			now = time.Since(clockBase)
 		}
-		if err := send(seq, t.body(seq, int64(due))); err != nil {
+		// Latency counts from the scheduled time when the generator is
+		// late, but from the real send time when it is early: sends
+		// within a millisecond of their time go at once rather than
+		// sleeping, and must not show negative latencies.
+		if err := send(seq, t.body(seq, int64(min(due, now)))); err != nil {
 			sendErr = err
 			break
 		}

@@ -11,6 +11,7 @@ import (
 // least p% of the samples are less than or equal to it.
 type Latency struct {
 	Count int     `json:"count"`
+	Min   float64 `json:"min_ms"`
 	Mean  float64 `json:"mean_ms"`
 	P50   float64 `json:"p50_ms"`
 	P90   float64 `json:"p90_ms"`
@@ -31,6 +32,7 @@ func summarize(samples []time.Duration) Latency {
 	}
 	return Latency{
 		Count: len(samples),
+		Min:   ms(samples[0]),
 		Mean:  round3(sum / float64(len(samples))),
 		P50:   ms(percentile(samples, 50)),
 		P90:   ms(percentile(samples, 90)),

@@ -40,7 +40,7 @@ func TestPercentile(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	s := []time.Duration{4 * time.Millisecond, time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond}
 	got := summarize(s)
-	want := Latency{Count: 4, Mean: 2.5, P50: 2, P90: 4, P99: 4, P999: 4, Max: 4}
+	want := Latency{Count: 4, Min: 1, Mean: 2.5, P50: 2, P90: 4, P99: 4, P999: 4, Max: 4}
 	if got != want {
 		t.Errorf("summarize = %+v, want %+v", got, want)
 	}
