@@ -34,7 +34,19 @@ type Config struct {
 	CertFile string `toml:"cert_file"`
 	// KeyFile is a PEM file holding the private key for CertFile.
 	KeyFile string `toml:"key_file"`
+	// KeyExchange picks the TLS 1.3 key exchanges offered: "hybrid" (the
+	// default) prefers X25519MLKEM768, post-quantum ML-KEM combined with
+	// X25519, then the classical groups; "classical" offers X25519, P-256
+	// and P-384 only. Hybrid protects recorded traffic against a future
+	// quantum computer and costs about 0.2 ms of CPU per handshake more.
+	KeyExchange string `toml:"key_exchange"`
 }
+
+// Key exchange choices of Config.KeyExchange.
+const (
+	KeyExchangeHybrid    = "hybrid"
+	KeyExchangeClassical = "classical"
+)
 
 // Validate reports settings that cannot work, naming the key under its
 // section "tls".
@@ -44,6 +56,8 @@ func (c Config) Validate() error {
 		return errors.New("tls.key_file: must be set when tls.cert_file is")
 	case c.CertFile == "" && c.KeyFile != "":
 		return errors.New("tls.cert_file: must be set when tls.key_file is")
+	case c.KeyExchange != "" && c.KeyExchange != KeyExchangeHybrid && c.KeyExchange != KeyExchangeClassical:
+		return fmt.Errorf("tls.key_exchange: %q is neither %q nor %q", c.KeyExchange, KeyExchangeHybrid, KeyExchangeClassical)
 	}
 	return nil
 }
@@ -137,12 +151,16 @@ func (s *Store) Generated() bool { return s.generated }
 // the current certificate on every new handshake. Callers may set further
 // fields on the returned copy.
 func (s *Store) TLSConfig() *tls.Config {
-	return &tls.Config{
+	c := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return s.cur.Load(), nil
 		},
 	}
+	if s.cfg.KeyExchange == KeyExchangeClassical {
+		c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
+	}
+	return c
 }
 
 // fitness says what is wrong with leaf for domain at now, or "" if nothing.

@@ -24,6 +24,9 @@ func TestValidate(t *testing.T) {
 		{name: "both", cfg: Config{CertFile: "c", KeyFile: "k"}},
 		{name: "cert only", cfg: Config{CertFile: "c"}, wantErr: "tls.key_file:"},
 		{name: "key only", cfg: Config{KeyFile: "k"}, wantErr: "tls.cert_file:"},
+		{name: "hybrid", cfg: Config{KeyExchange: "hybrid"}},
+		{name: "classical", cfg: Config{KeyExchange: "classical"}},
+		{name: "unknown key exchange", cfg: Config{KeyExchange: "quantum"}, wantErr: "tls.key_exchange:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
