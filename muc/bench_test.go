@@ -122,3 +122,68 @@ func benchFanout(b *testing.B, rooms, occupants int) {
 		close(r.out)
 	}
 }
+
+// countingRes is a c2s.Resource whose Send only counts: what is left is
+// the sending goroutine's own work.
+type countingRes struct {
+	j jid.JID
+	n atomic.Int64
+}
+
+func (r *countingRes) JID() jid.JID                  { return r.j }
+func (r *countingRes) Available() (bool, int)        { return true, 0 }
+func (r *countingRes) LastPresence() *stanza.Element { return nil }
+func (r *countingRes) Send(*stanza.Element) error    { r.n.Add(1); return nil }
+
+// BenchmarkGroupchatSender measures the sender's side of a groupchat
+// message alone, in one goroutine: the room's checks, history and the
+// per-occupant copies queued to resources that only count them. This is
+// the part of the fan-out that runs under the room's lock; encoding and
+// writing run on the recipients' writers.
+func BenchmarkGroupchatSender(b *testing.B) {
+	for _, occupants := range []int{20, 100} {
+		b.Run(fmt.Sprintf("occupants=%d", occupants), func(b *testing.B) {
+			svc, err := New(Options{ServerDomain: "example.org", Metrics: prometheus.NewRegistry(),
+				Config: Config{MessagesPerSecond: 1e12, MessageBurst: 1 << 30, MaxOccupants: occupants}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			const rj = "room@conference.example.org"
+			var res []*countingRes
+			var senders []*client
+			for o := 0; o < occupants; o++ {
+				r := &countingRes{j: jid.MustParse("user" + strconv.Itoa(o) + "@example.org/res")}
+				c := &client{jid: r.j, res: r, mem: &memberships{}}
+				p := stanza.New(stanza.NSClient, "presence", "from", r.j.String(), "to", rj+"/n"+strconv.Itoa(o))
+				if err := svc.handle(ctx, c, p); err != nil {
+					b.Fatal(err)
+				}
+				res, senders = append(res, r), append(senders, c)
+			}
+			var before int64
+			for _, r := range res {
+				before += r.n.Load()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c := senders[i%occupants]
+				msg := stanza.New(stanza.NSClient, "message", "type", "groupchat", "id", "m"+strconv.Itoa(i),
+					"from", c.jid.String(), "to", rj).
+					Append(stanza.New(stanza.NSClient, "body").SetText("a message of typical length for a group chat"))
+				if err := svc.handle(ctx, c, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			var n int64
+			for _, r := range res {
+				n += r.n.Load()
+			}
+			if got, want := n-before, int64(b.N)*int64(occupants); got != want {
+				b.Fatalf("delivered %d copies, want %d", got, want)
+			}
+		})
+	}
+}

@@ -168,6 +168,18 @@ func TestHistoryLimits(t *testing.T) {
 		h.now = h.now.Add(time.Minute)
 		h.mustSend(alice, "<message xmlns='jabber:client' type='groupchat' to='"+room+"'><body>m"+strconv.Itoa(i)+"</body></message>")
 	}
+	// The encoded length of one kept message (all are as long): what Bob
+	// receives is that message with his address added last, shown by
+	// String with its namespace declared.
+	h.mustSend(bob, "<presence xmlns='jabber:client' to='"+room+"/Bob'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='1'/></x></presence>")
+	var one int
+	for _, s := range h.got(bob) {
+		if strings.Contains(s, "<body>") {
+			one = len(s) - len(" to='"+bob+"'") - len(" xmlns='jabber:client'")
+		}
+	}
+	h.mustSend(bob, "<presence xmlns='jabber:client' type='unavailable' to='"+room+"/Bob'/>")
+	h.got(bob)
 	for _, tc := range []struct {
 		name, history string
 		want          []string
@@ -175,6 +187,10 @@ func TestHistoryLimits(t *testing.T) {
 		{name: "default: the kept length", want: []string{"m2", "m3", "m4"}},
 		{name: "maxstanzas", history: "<history maxstanzas='1'/>", want: []string{"m4"}},
 		{name: "maxchars 0", history: "<history maxchars='0'/>", want: nil},
+		{name: "maxchars short of one", history: "<history maxchars='" + strconv.Itoa(one-1) + "'/>", want: nil},
+		{name: "maxchars of one", history: "<history maxchars='" + strconv.Itoa(one) + "'/>", want: []string{"m4"}},
+		{name: "maxchars of two and a half", history: "<history maxchars='" + strconv.Itoa(2*one+one/2) + "'/>", want: []string{"m3", "m4"}},
+		{name: "maxchars again, measured before", history: "<history maxchars='" + strconv.Itoa(2*one) + "'/>", want: []string{"m3", "m4"}},
 		{name: "seconds", history: "<history seconds='90'/>", want: []string{"m3", "m4"}},
 		{name: "since", history: "<history since='2025-01-02T03:08:00Z'/>", want: []string{"m3", "m4"}},
 	} {

@@ -52,8 +52,8 @@ func (svc *Service) handleMessage(ctx context.Context, c *client, st *stanza.Ele
 // checkLimits applies the service's message size and rate limits.
 func (svc *Service) checkLimits(o *occupant, st *stanza.Element) error {
 	n := 0
-	for _, e := range st.Elements() {
-		if e.Name.Space == stanza.NSClient && (e.Name.Local == "body" || e.Name.Local == "subject") {
+	for _, c := range st.Children {
+		if e := c.Elem; e != nil && e.Name.Space == stanza.NSClient && (e.Name.Local == "body" || e.Name.Local == "subject") {
 			n += len(e.Text())
 		}
 	}
@@ -90,12 +90,12 @@ func (svc *Service) groupchat(ctx context.Context, rm *Room, c *client, st *stan
 	out.Set("to", "")
 	if isSubject {
 		rm.subject, rm.subjectFrom, rm.hasSubject = subj.Text(), o.nick, true
-		svc.m.messages.WithLabelValues("subject").Inc()
+		svc.m.subject.Inc()
 		rm.sendToAll(svc, out)
 		svc.persist(rm)
 		return nil
 	}
-	svc.m.messages.WithLabelValues("groupchat").Inc()
+	svc.m.groupchat.Inc()
 	out = svc.archiveGroupchat(ctx, rm, out)
 	rm.sendToAll(svc, out)
 	svc.remember(rm, out)
@@ -138,7 +138,9 @@ func (svc *Service) remember(rm *Room, msg *stanza.Element) {
 	h := msg.ShallowCopy()
 	h.Children = append(append(make([]stanza.Node, 0, len(msg.Children)+1), msg.Children...),
 		stanza.Node{Elem: stanza.New(nsDelay, "delay", "from", rm.key, "stamp", now.Format("2006-01-02T15:04:05.000Z"))})
-	it := historyItem{at: now, msg: h, chars: len(h.AppendXML(nil, stanza.NSClient))}
+	// The encoded length is only needed by a join that asks for
+	// maxchars: sendHistory measures it then, once per item.
+	it := historyItem{at: now, msg: h, chars: -1}
 	if len(rm.history) >= max {
 		copy(rm.history, rm.history[1:])
 		rm.history = rm.history[:len(rm.history)-1]
@@ -178,7 +180,7 @@ func (svc *Service) privateMessage(rm *Room, c *client, st *stanza.Element, nick
 	}
 	out.Set("from", rm.occupantJID(o.nick))
 	out.Set("to", target.jid.String())
-	svc.m.messages.WithLabelValues("private").Inc()
+	svc.m.private.Inc()
 	svc.deliver(target, out)
 	return nil
 }

@@ -10,6 +10,10 @@ type mucMetrics struct {
 	deliveries prometheus.Counter
 	refused    *prometheus.CounterVec // reason
 	storeErrs  prometheus.Counter
+
+	// messages' children for the kinds counted on every message, looked
+	// up once here rather than by label per message.
+	groupchat, subject, private prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*mucMetrics, error) {
@@ -37,5 +41,8 @@ func newMetrics(reg prometheus.Registerer) (*mucMetrics, error) {
 			return nil, err
 		}
 	}
+	m.groupchat = m.messages.WithLabelValues("groupchat")
+	m.subject = m.messages.WithLabelValues("subject")
+	m.private = m.messages.WithLabelValues("private")
 	return m, nil
 }

@@ -177,9 +177,12 @@ func (svc *Service) sendHistory(rm *Room, o *occupant, x *stanza.Element) {
 	}
 	first, chars := len(rm.history), 0
 	for i := len(rm.history) - 1; i >= 0 && len(rm.history)-i <= maxStanzas; i-- {
-		it := rm.history[i]
+		it := &rm.history[i]
 		if !notBefore.IsZero() && it.at.Before(notBefore) {
 			break
+		}
+		if maxChars >= 0 && it.chars < 0 {
+			it.chars = len(it.msg.AppendXML(nil, stanza.NSClient))
 		}
 		if maxChars >= 0 && chars+it.chars > maxChars {
 			break

@@ -184,9 +184,14 @@ func (c *client) reply(svc *Service, st *stanza.Element) {
 // handleDomain is the c2s DomainHandler: it runs in the sending session's
 // goroutine.
 func (svc *Service) handleDomain(ctx context.Context, s *c2s.Session, st *stanza.Element) error {
-	from, err := jid.Parse(st.Get("from"))
-	if err != nil {
-		return nil
+	var from jid.JID
+	if f := st.Get("from"); s != nil && f == s.JID().String() {
+		from = s.JID() // stamped by c2s with the sender's own JID: parsed at bind
+	} else {
+		var err error
+		if from, err = jid.Parse(f); err != nil {
+			return nil
+		}
 	}
 	c := &client{jid: from}
 	if s != nil {
