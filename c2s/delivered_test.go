@@ -52,6 +52,12 @@ func TestMessageDeliveredHook(t *testing.T) {
 	if el := a.next(); el.Get("id") != "m4" || el.Get("type") != "error" {
 		t.Fatalf("offline without storage: got %s, want an error for m4", el)
 	}
+	// The hooks run in alice's session after each delivery: once it has
+	// answered a ping sent after m5, m5's hooks have run.
+	a.send(`<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	if el := a.next(); el.Get("id") != "sync" || el.Get("type") != "result" {
+		t.Fatalf("ping: got %s", el)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	want := []string{"m1>bob@localhost/lo", "m2>bob@localhost/hi", "m3>bob@localhost/hi,lo", "m5>bob@localhost/hi"}

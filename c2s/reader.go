@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"errors"
+	"io"
 	"net"
 	"time"
 
@@ -33,10 +34,22 @@ type inputReader struct {
 	deadline time.Time
 	pinged   bool
 	total    int64 // bytes read, for metrics and rate limits
+
+	// ahead is the decoder's read-ahead: ReadByte makes the reader an
+	// io.ByteReader, so xml.Decoder reads from it directly instead of
+	// wrapping it in a 4 KiB bufio.Reader (new at every stream restart).
+	// Small, because every idle session keeps it while blocked in a read;
+	// a TLS connection holds the rest of a record in its own buffer, so a
+	// small read costs a copy, not a system call.
+	ahead      []byte
+	head, tail int // unread bytes are ahead[head:tail]
 }
 
+// readAhead is the size of inputReader.ahead.
+const readAhead = 512
+
 // slack covers the decoder's read-ahead past the item being measured.
-const slack = 4096
+const slack = readAhead
 
 func newInputReader(s *Session, conn net.Conn) *inputReader {
 	r := &inputReader{s: s, conn: conn}
@@ -98,6 +111,26 @@ func (r *inputReader) Read(p []byte) (int, error) {
 		r.conn.SetReadDeadline(r.deadline)
 		r.s.sendPing()
 	}
+}
+
+// ReadByte returns the next byte, reading ahead up to readAhead bytes.
+func (r *inputReader) ReadByte() (byte, error) {
+	if r.head == r.tail {
+		if r.ahead == nil {
+			r.ahead = make([]byte, readAhead)
+		}
+		n, err := r.Read(r.ahead)
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return 0, err
+		}
+		r.head, r.tail = 0, n
+	}
+	c := r.ahead[r.head]
+	r.head++
+	return c, nil
 }
 
 // setDeadline keeps the read deadline current at most once a second.

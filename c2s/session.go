@@ -41,6 +41,7 @@ type Session struct {
 	jid    jid.JID // full JID after bind
 	log    *slog.Logger
 	limits *sessionLimits // rate limits, set when serving stanzas
+	held   []byte         // written before the next write; see hold
 
 	// Shared.
 	presence   atomic.Int64 // availability and priority, see setPresence
@@ -254,8 +255,11 @@ func (s *Session) writeTrailer() { s.writeTrailerTo(s.conn) }
 
 func (s *Session) writeTrailerTo(conn net.Conn) {
 	var b []byte
+	if s.held != nil { // only before bind: a stream header not yet sent goes first
+		b, s.held = s.held, nil
+	}
 	if se := s.closeErr.Load(); se != nil {
-		b = se.bytes()
+		b = append(b, se.bytes()...)
 	}
 	b = append(b, "</stream:stream>"...)
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))

@@ -82,14 +82,29 @@ func (s *Session) handshakeTLS() error {
 	return nil
 }
 
-// write sends raw bytes before the writer goroutine exists.
+// write sends raw bytes before the writer goroutine exists, after what
+// hold kept back.
 func (s *Session) write(b []byte) error {
 	if s.debugOn() {
 		s.log.Debug("send", "xml", string(b))
 	}
+	if len(s.held) > 0 {
+		b = append(s.held, b...)
+		s.held = nil
+	}
 	s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, err := s.conn.Write(b)
 	return err
+}
+
+// hold keeps b to go out with the next write (or the stream's trailer):
+// the stream header and the features that always follow it leave in one
+// TCP segment and one TLS record instead of two.
+func (s *Session) hold(b []byte) {
+	if s.debugOn() {
+		s.log.Debug("send", "xml", string(b))
+	}
+	s.held = append(s.held, b...)
 }
 
 // openStream reads the client's stream header and answers with ours. Errors
@@ -192,7 +207,8 @@ func (s *Session) sendHeader(clientFrom, clientVersion string) error {
 		}
 	}
 	b.WriteString("' version='1.0' xml:lang='en'>")
-	return s.write([]byte(b.String()))
+	s.hold([]byte(b.String()))
+	return nil
 }
 
 func (s *Session) writeFeatures() error {
