@@ -8,8 +8,8 @@ import (
 
 func TestPprofOffByDefault(t *testing.T) {
 	f := newFixture(t)
-	if w := f.do("GET", "/debug/pprof/", testToken, ""); w.Code != http.StatusNotFound {
-		t.Fatalf("GET /debug/pprof/ without Pprof: %d, want 404", w.Code)
+	if w := f.do("GET", "/debug/pprof/", testToken, ""); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), `"error"`) {
+		t.Fatalf("GET /debug/pprof/ without Pprof: %d %q, want a JSON 404", w.Code, w.Body.String())
 	}
 }
 

@@ -173,6 +173,9 @@ func New(opts Options) (*Server, error) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	s.mux.Handle("/api/", s.requireToken(api))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
 	if opts.Pprof {
 		s.servePprof()
 	}
