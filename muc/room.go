@@ -1,7 +1,6 @@
 package muc
 
 import (
-	"encoding/xml"
 	"strconv"
 	"sync"
 	"time"
@@ -261,39 +260,16 @@ func (rm *Room) broadcastPresence(svc *Service, o *occupant, typ string, x func(
 	svc.deliver(o, rm.presenceOf(o, o.jid, o.role, typ, x, self...))
 }
 
-// copyBlock is how many occupants' copies of a reflected stanza share one
-// allocation in sendToAll. Larger blocks allocate less per message, but a
-// copy that a recipient keeps (unacknowledged under XEP-0198, held under
-// CSI) keeps its whole block alive: 8 copies of a message are about 2 KiB.
-const copyBlock = 8
-
 // sendToAll sends a copy of msg, addressed to each occupant, to everyone.
-// The copies share msg's children and differ only in 'to', which comes
-// last; they are allocated copyBlock at a time, elements and attributes
-// apart, rather than two allocations per occupant.
+// Each copy is its own element and attribute slice sharing msg's
+// children: a recipient may hold its copy long after the others are
+// written (unacknowledged under XEP-0198, held under CSI), so copies are
+// not allocated in blocks that one held copy would keep alive.
 func (rm *Room) sendToAll(svc *Service, msg *stanza.Element) {
-	attrs := make([]xml.Attr, 0, len(msg.Attr)+1)
-	for _, a := range msg.Attr {
-		if a.Name.Space != "" || a.Name.Local != "to" {
-			attrs = append(attrs, a)
-		}
-	}
-	k := len(attrs) + 1
-	var els []stanza.Element
-	var as []xml.Attr
-	for i, o := range rm.list {
-		j := i % copyBlock
-		if j == 0 {
-			n := min(copyBlock, len(rm.list)-i)
-			els, as = make([]stanza.Element, n), make([]xml.Attr, n*k)
-		}
-		// A full slice expression: an append to one copy's attributes
-		// must not run into the next copy's.
-		a := as[j*k : (j+1)*k : (j+1)*k]
-		copy(a, attrs)
-		a[k-1] = xml.Attr{Name: xml.Name{Local: "to"}, Value: o.full}
-		els[j] = stanza.Element{Name: msg.Name, Attr: a, Children: msg.Children}
-		svc.deliver(o, &els[j])
+	for _, o := range rm.list {
+		c := msg.ShallowCopy()
+		c.Set("to", o.full)
+		svc.deliver(o, c)
 	}
 }
 
