@@ -175,7 +175,7 @@ func TestErrorReplyNeverAnswersErrors(t *testing.T) {
 func BenchmarkDecodeRouteEncode(b *testing.B) {
 	srv := newTestServer(b, Config{}, map[string]string{"alice": "x", "bob": "y"})
 	sender := &Session{srv: srv.Server, jid: jid.MustParse("alice@localhost/s"), log: srv.log, state: stateBound}
-	sender.out.start(1)
+	sender.out.start(1, func() {})
 	rcpt := &encodingResource{j: jid.MustParse("bob@localhost/r")}
 	srv.dir.Bind(rcpt)
 	const raw = `<message to='bob@localhost' type='chat' id='m1'><body>Are you coming to the game tonight?</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>`

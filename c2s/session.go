@@ -18,8 +18,8 @@ import (
 	"github.com/xmppd/xmppd/stanza"
 )
 
-// A Session is one client connection. run owns the "run" fields; writeLoop
-// owns the buffered writer; other goroutines reach a session only through
+// A Session is one client connection. run owns the "run" fields; the
+// writer turns own the outWriter; other goroutines reach a session only through
 // Send, closeWith and the atomic fields.
 type Session struct {
 	// Fixed at accept.
@@ -30,7 +30,7 @@ type Session struct {
 	since      time.Time
 	directTLS  bool
 
-	// Owned by run (and by writeLoop once started, for conn writes).
+	// Owned by run (and by the writer once started, for conn writes).
 	// After bind conn is replaced only under connMu (stream resumption),
 	// which other goroutines hold to reach it.
 	conn   net.Conn
@@ -48,6 +48,7 @@ type Session struct {
 	lastPres   atomic.Pointer[stanza.Element]
 	debugUntil atomic.Int64 // unix nanos; debug logging while now < value
 	out        outQueue     // started at bind; see outqueue.go
+	w          *outWriter   // the writer's state, used only by writer turns
 	closeOnce  sync.Once
 	aborted    atomic.Bool                 // no more writes: the queue is rerouted instead
 	closeErr   atomic.Pointer[streamError] // why the stream ends, set by closeWith
@@ -324,65 +325,58 @@ func (s *Session) Send(st *stanza.Element) error {
 	}
 }
 
-// startWriter starts the outbound queue and its writer; called at bind.
+// startWriter opens the outbound queue; called at bind. The writer runs
+// whenever the queue has work (see outQueue).
 func (s *Session) startWriter() {
-	s.out.start(s.srv.cfg.queueLength())
-	go s.writeLoop(s.conn)
+	s.w = &outWriter{s: s, conn: s.conn}
+	s.out.start(s.srv.cfg.queueLength(), s.writeTurn)
 }
 
-// writeLoop writes queued stanzas: on each wake-up it takes the whole
-// backlog, serialises it into one buffer and writes that once (flushing
-// once per wake-up, not per stanza). When the queue is closed (finish) it
-// writes the trailer and closes the connection. After a write fails it
-// keeps draining the queue and, once the session has left the directory
-// (the queue is closed then), reroutes what it could not write. With
-// stream management it numbers what it takes off the queue and moves to a
-// new connection on resumption (see sm.go).
-func (s *Session) writeLoop(conn net.Conn) {
-	defer close(s.writerDone)
-	w := &outWriter{s: s, conn: conn}
-	var batch []*stanza.Element
+// writeTurn is one turn of the writer goroutine: it takes the whole
+// backlog, serialises it into one buffer, takes what arrived meanwhile,
+// and writes once nothing more is queued (one flush per wake-up, not per
+// stanza); then it ends, unless more arrived after all. When the queue is
+// closed (finish) it writes the trailer and closes the connection. After a
+// write fails it keeps draining the queue and, once the session has left
+// the directory (the queue is closed then), reroutes what it could not
+// write. With stream management it numbers what it takes off the queue and
+// moves to a new connection on resumption (see sm.go).
+func (s *Session) writeTurn() {
+	w := s.w
 	for {
-		select {
-		case <-s.out.wake:
-		case a := <-s.sm.attach:
-			w.resume(a)
-			continue
+		// A resumption comes first: what the client sends on the new
+		// connection (a CSI state, say) follows it.
+		a, batch, closed := s.out.take(w.spare)
+		if a != nil {
+			w.resume(*a)
 		}
-		for {
-			select {
-			case a := <-s.sm.attach:
-				// A resumption comes first: what the client sends on
-				// the new connection (a CSI state, say) follows it.
-				w.resume(a)
-			default:
-			}
-			var closed bool
-			batch, closed = s.out.take(batch)
-			w.pending = len(batch)
-			for i, st := range batch {
-				batch[i] = nil
-				w.pending--
-				w.put(st)
-			}
-			if closed {
-				w.end()
-				return
-			}
-			if len(batch) == 0 || s.out.len() == 0 {
-				break
-			}
-			// More arrived while writing: take it before flushing,
-			// unless the buffer is already large (send writes it then).
+		w.pending = len(batch)
+		for i, st := range batch {
+			batch[i] = nil
+			w.pending--
+			w.put(st)
+		}
+		w.spare = batch
+		if closed {
+			w.end()
+			close(s.writerDone)
+			return
+		}
+		if len(batch) > 0 || a != nil {
+			continue // take what arrived while writing before flushing
 		}
 		w.flushIdle()
 		w.releaseBuffer()
+		if s.out.stopIfIdle() {
+			return
+		}
 	}
 }
 
-// outWriter is writeLoop's state.
+// outWriter is the writer's state, kept between turns.
 type outWriter struct {
 	s       *Session
+	spare   []*stanza.Element // the last batch, emptied, for reuse
 	conn    net.Conn
 	out     []byte            // serialised stanzas not yet written; nil between bursts
 	pending int               // stanzas of the batch being written still to come

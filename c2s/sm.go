@@ -75,7 +75,6 @@ type attach struct {
 
 // streamMgmt is a session's XEP-0198 state.
 type streamMgmt struct {
-	attach   chan attach   // reader → writer on resumption
 	takeover chan *handoff // capacity 1: a new stream asking to resume
 
 	mu        sync.Mutex
@@ -98,7 +97,7 @@ type streamMgmt struct {
 }
 
 func newStreamMgmt() *streamMgmt {
-	return &streamMgmt{attach: make(chan attach, 1), takeover: make(chan *handoff, 1)}
+	return &streamMgmt{takeover: make(chan *handoff, 1)}
 }
 
 // resumable reports whether a lost connection detaches the session.
@@ -507,7 +506,7 @@ func (s *Session) adopt(hf *handoff) {
 	hf.in.s = s
 	s.in, s.dec = hf.in, hf.dec
 	s.srv.m.smResumes.WithLabelValues("resumed").Inc()
-	s.sm.attach <- attach{conn: hf.conn, handled: s.sm.handled.Load()}
+	s.out.resume(attach{conn: hf.conn, handled: s.sm.handled.Load()})
 	hf.result <- true
 	s.log.Info("resumed")
 }
