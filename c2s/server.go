@@ -203,14 +203,13 @@ func (s *Server) serve(ln net.Listener, directTLS bool) error {
 		s.sessions[sess] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			sess.run()
+		go sess.run(func() {
 			s.ips.release(ip, time.Now())
 			s.mu.Lock()
 			delete(s.sessions, sess)
 			s.mu.Unlock()
-		}()
+			s.wg.Done()
+		})
 	}
 }
 

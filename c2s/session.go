@@ -135,15 +135,28 @@ func (s *Session) refreshDebug() {
 	}
 }
 
-// run serves the connection until it ends. It is the only reader.
-func (s *Session) run() {
+// run serves the connection until it ends, then calls done. It is the
+// only reader.
+//
+// Negotiation (TLS handshake, SASL, bind) runs in the caller's goroutine,
+// stanzas in a new one: the handshake's cryptography grows a goroutine's
+// stack to 16 KiB, which a session would otherwise keep while it idles for
+// hours blocked in a read (stacks shrink only in a garbage collection, and
+// an idle server rarely collects). The stanza goroutine grows only to what
+// reading and routing need.
+func (s *Session) run(done func()) {
 	s.srv.m.sessionsActive.WithLabelValues("negotiating").Inc()
+	serving := false
 	defer func() {
+		if serving {
+			return // the stanza goroutine finishes the session
+		}
 		if r := recover(); r != nil {
 			s.log.Error("session panic", "panic", r)
 			s.closeWith(&streamError{cond: streamInternalServerError})
 		}
 		s.finish()
+		done()
 	}()
 	s.log.Debug("connected", "direct_tls", s.directTLS)
 	if err := s.negotiate(); err != nil {
@@ -154,7 +167,18 @@ func (s *Session) run() {
 		s.fail(err)
 		return
 	}
-	s.serveStanzas()
+	serving = true
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("session panic", "panic", r)
+				s.closeWith(&streamError{cond: streamInternalServerError})
+			}
+			s.finish()
+			done()
+		}()
+		s.serveStanzas()
+	}()
 }
 
 // fail closes the stream for err, logging what is worth logging.
