@@ -92,7 +92,7 @@ func (s *Service) archive(ctx context.Context, owner string, with jid.JID, msg *
 		return ""
 	}
 	now := s.now().UTC()
-	id, err := s.arch.Append(ctx, s.key(owner), storage.ArchiveEntry{Time: now, With: with.Bare().String(), Data: []byte(msg.String())})
+	id, err := s.arch.Append(ctx, s.key(owner), storage.ArchiveEntry{Time: now, With: with.Bare().String(), Data: msg.AppendXML(nil, "")})
 	if err != nil {
 		s.m.errors.WithLabelValues("append").Inc()
 		s.log.Error("archiving a message failed", "jid", owner, "err", err)

@@ -51,6 +51,9 @@ func (s *Service) prefs(ctx context.Context, owner string) (Prefs, error) {
 // matches reports whether list names with: its bare JID, or exactly its
 // full JID.
 func matches(list []string, with jid.JID) bool {
+	if len(list) == 0 {
+		return false // the common case: no need to format with
+	}
 	return slices.Contains(list, with.Bare().String()) || with.Resourcepart() != "" && slices.Contains(list, with.String())
 }
 
