@@ -162,6 +162,8 @@ def render(run, prev):
         if fail:
             why = (f"{fmt(fail['target_rate'], 0)}/s: p99 {fmt(fail['latency']['p99_ms'])} ms, lost {fail['lost']}, "
                    f"sent at {fmt(fail['achieved_send_rate'], 0)}/s, server CPU {fmt(fail['server']['cpu_util'] * 100, 0)}%")
+            if fail.get("generator_cpu_util") is not None:
+                why += f", load generator CPU {fmt(fail['generator_cpu_util'] * 100, 0)}%"
         w(f"| {s}{failed_note(run, s, 'chat-max')} | {fmt(get(run, s, 'chat-max', 'max_passing_rate'), 0)} | {why} |")
     w("")
     w(f"### MUC fan-out ({info.get('muc', '?')} rooms × occupants, XEP-0045)")

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,6 +137,10 @@ type Delivery struct {
 	DeliveredPerS float64 `json:"delivered_per_s"`
 	Latency       Latency `json:"latency"`
 	Server        Server  `json:"server"`
+	// GeneratorCPUUtil is this process's own CPU over the run, in cores:
+	// near 1 with the generator pinned to one core, the generator (not
+	// the server) set the pace, and latency includes its queueing.
+	GeneratorCPUUtil float64 `json:"generator_cpu_util"`
 	// CPUPer10k is server CPU seconds per 10,000 deliveries.
 	CPUPer10k float64 `json:"cpu_s_per_10k"`
 	Pass      *bool   `json:"pass,omitempty"`
@@ -154,6 +159,10 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	total := t.messages()
 	cur.Store(t)
 	before, err := readProc(e.pid)
+	if err != nil {
+		return Delivery{}, err
+	}
+	selfBefore, err := readProc(os.Getpid())
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -188,6 +197,10 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 	if err != nil {
 		return Delivery{}, err
 	}
+	selfAfter, err := readProc(os.Getpid())
+	if err != nil {
+		return Delivery{}, err
+	}
 	// One snapshot: deliveries and their latencies under the same lock,
 	// so that Latency.Count == Delivered even while late copies arrive.
 	t.mu.Lock()
@@ -200,6 +213,7 @@ func measure(ctx context.Context, e *env, t *tracker, cur *atomic.Pointer[tracke
 		Expected: int(want), Delivered: delivered,
 		Duplicates: int(t.dups.Load()), Errors: int(t.errors.Load()), Foreign: int(t.foreign.Load()),
 		Latency: lat, Server: serverDelta(e.pid, before, after),
+		GeneratorCPUUtil: serverDelta(os.Getpid(), selfBefore, selfAfter).CPUUtil,
 	}
 	d.Lost = d.Expected - d.Delivered
 	// The first message goes at the start, so sent messages on schedule
