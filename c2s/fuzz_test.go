@@ -38,7 +38,7 @@ func FuzzStreamDecoder(f *testing.F) {
 	f.Add([]byte(`<a><b><c><d><e><f><g><h/></g></f></e></d></c></b></a>`))
 	srv := &Server{cfg: Config{MaxStanzaBytes: 10000, MaxDepth: 8}}
 	f.Fuzz(func(t *testing.T, input []byte) {
-		s := &Session{srv: srv, state: stateBound, stopRead: make(chan struct{}), jid: jid.MustParse("a@localhost/r")}
+		s := &Session{srv: srv, state: stateBound, stopRead: make(chan struct{}), jid: jid.MustParse("a@localhost/r"), jidString: "a@localhost/r"}
 		conn := bytesConn{r: bytes.NewReader(append([]byte(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`), input...))}
 		s.in = newInputReader(s, conn)
 		dec := s.newDecoder()

@@ -83,22 +83,24 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 	// RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only
 	// claim its own full or bare JID.
 	if from := el.Get("from"); from != "" {
-		j, err := ParseJID(from)
+		j, _, err := s.srv.addrs.parse(from)
 		if err != nil || !(j.Equal(s.jid) || j.Equal(s.jid.Bare())) {
 			return &streamError{cond: streamInvalidFrom, text: "'from' does not match the authenticated JID"}
 		}
 	}
-	el.Set("from", s.jid.String())
+	el.Set("from", s.jidString)
 
 	var to jid.JID
 	if raw := el.Get("to"); raw != "" {
-		j, err := ParseJID(raw)
+		j, norm, err := s.srv.addrs.parse(raw)
 		if err != nil {
 			s.reply(ErrorReply(el, JIDMalformed("invalid 'to' address"), s.srv.domain.String()))
 			return nil
 		}
 		to = j
-		el.Set("to", j.String())
+		if norm != raw {
+			el.Set("to", norm)
+		}
 	}
 	if len(s.srv.reg.outFilters) > 0 && to.Domainpart() != "" && !to.Bare().Equal(s.jid.Bare()) {
 		for _, f := range s.srv.reg.outFilters {

@@ -174,7 +174,7 @@ func TestErrorReplyNeverAnswersErrors(t *testing.T) {
 // for the recipient.
 func BenchmarkDecodeRouteEncode(b *testing.B) {
 	srv := newTestServer(b, Config{}, map[string]string{"alice": "x", "bob": "y"})
-	sender := &Session{srv: srv.Server, jid: jid.MustParse("alice@localhost/s"), log: srv.log, state: stateBound}
+	sender := &Session{srv: srv.Server, jid: jid.MustParse("alice@localhost/s"), jidString: "alice@localhost/s", log: srv.log, state: stateBound}
 	sender.out.start(1, func() {})
 	rcpt := &encodingResource{j: jid.MustParse("bob@localhost/r")}
 	srv.dir.Bind(rcpt)

@@ -57,6 +57,7 @@ type Options struct {
 // connection is served by one goroutine (plus a writer) that routes what it
 // receives itself; the Server holds no lock that every stanza passes.
 type Server struct {
+	addrs   *addrCache // parsed 'to' and 'from' addresses
 	cfg     Config
 	domain  jid.JID
 	log     *slog.Logger
@@ -105,6 +106,7 @@ func NewServer(cfg Config, opts Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
+		addrs:     newAddrCache(),
 		cfg:       cfg,
 		domain:    domain,
 		log:       log.With("component", "c2s"),

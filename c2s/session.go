@@ -39,9 +39,11 @@ type Session struct {
 	state  streamState
 	secure bool
 	jid    jid.JID // full JID after bind
-	log    *slog.Logger
-	limits *sessionLimits // rate limits, set when serving stanzas
-	held   []byte         // written before the next write; see hold
+	// jidString is jid.String(), kept: every stanza is stamped with it.
+	jidString string
+	log       *slog.Logger
+	limits    *sessionLimits // rate limits, set when serving stanzas
+	held      []byte         // written before the next write; see hold
 
 	// Shared.
 	presence   atomic.Int64 // availability and priority, see setPresence

@@ -533,8 +533,8 @@ func (s *Session) bind(iq, payload *stanza.Element) (bool, error) {
 		reply := ErrorReply(iq, BadRequest("invalid resourcepart"), s.srv.domain.String())
 		return false, s.write(reply.AppendXML(nil, stanza.NSClient))
 	}
-	s.jid = full
-	s.log = s.log.With("jid", full.String())
+	s.jid, s.jidString = full, full.String()
+	s.log = s.log.With("jid", s.jidString)
 	s.refreshDebug()
 	s.startWriter()
 	s.state = stateBound
