@@ -43,10 +43,21 @@ mkdir -p "$OUT"
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 STARTED=()
+# tree PID: PID and every process below it, children first.
+tree() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree "$c"; done
+	echo "$1"
+}
+
+# Everything started here and below it: a server that failed to start may
+# live on under the subshell that started it.
 cleanup() {
-	for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+	local all=() p
+	for p in "${STARTED[@]}"; do all+=($(tree "$p")); done
+	for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
 	sleep 1
-	for p in "${STARTED[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -107,7 +118,7 @@ start() {
 			>"$dir/logs/foreground.log" 2>&1) &
 		local top=$!
 		STARTED+=("$top")
-		wait_port $PORT || { log "ejabberd did not start"; tail -20 "$dir/logs/"*.log >&2; return 1; }
+		wait_port $PORT || { log "ejabberd did not start"; tail -n 20 "$dir/logs/"*.log >&2; return 1; }
 		SPID=$(descendant "$top" beam.smp)
 		STARTED+=("$SPID")
 		;;
@@ -119,7 +130,7 @@ start() {
 			taskset -c 0 prosody --config "$dir/prosody.cfg.lua" -F >"$dir/logs/prosody.out" 2>&1) &
 		local top=$!
 		STARTED+=("$top")
-		wait_port $PORT || { log "prosody did not start"; tail -20 "$dir/logs/"* "$dir/prosody.log" >&2; return 1; }
+		wait_port $PORT || { log "prosody did not start"; tail -n 20 "$dir/logs/"* "$dir/prosody.log" >&2; return 1; }
 		SPID=$(descendant "$top" lua5.4 || descendant "$top" lua5.3 || descendant "$top" lua5.2 || descendant "$top" prosody || echo "$top")
 		;;
 	esac
