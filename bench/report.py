@@ -4,16 +4,36 @@
 Reads one run directory (JSON files written by bench/run.sh through
 cmd/xmppload), writes markdown tables that compare the servers, the
 issue-9 target ratios, and a comparison of each server with the previous
-recorded run that flags regressions (more than 10% worse). Only the text
-between <!-- xmppload:begin --> and <!-- xmppload:end --> is replaced;
-the markers are appended if absent.
+recorded run that flags regressions (more than 10% worse). Each set of
+server configurations (bench/servers, bench/servers/lean) has its own
+section: only the text between its markers (<!-- xmppload:begin --> and
+<!-- xmppload:end --> for bench/servers, <!-- xmppload:lean:begin -->
+... for the lean set) is replaced; the markers are appended if absent.
 """
 import argparse
 import json
 import os
 import sys
 
-BEGIN, END = "<!-- xmppload:begin -->", "<!-- xmppload:end -->"
+# Each configuration set (run.json "configs") has its own section of the
+# document between its own markers.
+SECTIONS = {
+    "bench/servers": ("xmppload", "like for like: archives, offline, carbons, privacy on in every server"),
+    "bench/servers/lean": ("xmppload:lean", "the messaging core only: no one-to-one archive, offline, carbons or MUC history where a server can leave them out"),
+}
+# Runs made before configurations were recorded used bench/servers as it
+# was then: xmppd with its defaults against ejabberd and Prosody without
+# archives, offline storage or carbons — comparable with neither set.
+UNRECORDED = "bench/servers (before like for like)"
+
+
+def configs_of(run):
+    return run["info"].get("configs", UNRECORDED)
+
+
+def markers(configs):
+    name = SECTIONS.get(configs, ("xmppload:" + configs.replace("/", "-"), ""))[0]
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 SERVERS = ["xmppd", "ejabberd", "prosody"]
 THRESHOLD = 0.10
 # bench/run.sh's default WORKLOADS: a run of fewer says so in its command.
@@ -108,13 +128,15 @@ def render(run, prev):
     srv = servers_in(run)
     out = []
     w = out.append
-    w("## Load: xmppd, ejabberd and Prosody side by side")
+    cfg = configs_of(run)
+    what = SECTIONS.get(cfg, ("", ""))[1]
+    w("## Load: xmppd, ejabberd and Prosody side by side" + (f" — {what}" if what else ""))
     w("")
     w(f"Run `{os.path.basename(run['dir'])}` of commit `{info.get('commit', '?')}` "
       f"(ejabberd {info.get('ejabberd', '?')}, Prosody {info.get('prosody', '?')}, {info.get('go', '?')}, "
       f"{info.get('nproc', '?')} cores). Each server pinned to core 0 with `taskset`, the load generator "
       "(`cmd/xmppload`) to core 1; STARTTLS and SCRAM-SHA-1 for every login; server CPU and RSS from "
-      "`/proc/<pid>`. Configs: `bench/servers/`. Raw JSON: `bench/results/"
+      "`/proc/<pid>`. Configs: `" + cfg + "/`. Raw JSON: `bench/results/"
       f"{os.path.basename(run['dir'])}/`. The machine is shared with other work, so latencies are noisy; "
       "CPU per operation (from the server's own /proc counters) is the steadier figure.")
     w("")
@@ -122,7 +144,8 @@ def render(run, prev):
     wl = info.get("workloads", ALL_WORKLOADS)
     w((f'WORKLOADS="{wl}" ' if wl != ALL_WORKLOADS else "") +
       f"STORM_USERS={info.get('storm_users', '?')} IDLE_USERS={info.get('idle_users', '?')} "
-      f"CHAT_USERS={info.get('chat_users', '?')} CHAT_RATES={info.get('chat_rates', '?')} bench/run.sh")
+      f"CHAT_USERS={info.get('chat_users', '?')} CHAT_RATES={info.get('chat_rates', '?')} "
+      + (f"CONFIGS={cfg} " if cfg != "bench/servers" else "") + "bench/run.sh")
     w("python3 bench/report.py   # regenerates this section from bench/results/")
     w("```")
     w("")
@@ -206,7 +229,8 @@ def render(run, prev):
     w("### Against the previous recorded run")
     w("")
     if prev is None:
-        w("No earlier run is recorded under `bench/results/`; the next run compares with this one.")
+        w("No earlier run with these configurations is recorded under `bench/results/`; "
+          "the next one compares with this one.")
     else:
         w(f"Previous: `{os.path.basename(prev['dir'])}` (commit `{prev['info'].get('commit', '?')}`). "
           f"**REGRESSION** marks a value more than {THRESHOLD:.0%} worse.")
@@ -239,17 +263,25 @@ def main():
         sys.exit(f"report: no run {name} under {args.results}")
     i = runs.index(name)
     run = load_run(os.path.join(args.results, name))
-    prev = load_run(os.path.join(args.results, runs[i - 1])) if i > 0 else None
+    # The previous run with the same configurations: other sets measure
+    # other work and would flag differences that are not regressions.
+    prev = None
+    for earlier in reversed(runs[:i]):
+        cand = load_run(os.path.join(args.results, earlier))
+        if configs_of(cand) == configs_of(run):
+            prev = cand
+            break
     section = render(run, prev)
     try:
         with open(args.doc) as f:
             doc = f.read()
     except FileNotFoundError:
         doc = ""  # a new document: just the section
-    block = BEGIN + "\n" + section + END
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+    begin, end = markers(configs_of(run))
+    block = begin + "\n" + section + end
+    if begin in doc and end in doc:
+        head, rest = doc.split(begin, 1)
+        _, tail = rest.split(end, 1)
         doc = head + block + tail
     else:
         doc = doc.rstrip("\n") + "\n\n" + block + "\n"

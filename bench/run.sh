@@ -21,6 +21,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVERS=${SERVERS:-"xmppd ejabberd prosody"}
+# CONFIGS: the server configurations, bench/servers (like for like with
+# xmppd's defaults: archives, offline, carbons, ...) or bench/servers/lean
+# (the messaging core only).
+CONFIGS=${CONFIGS:-bench/servers}
 IDLE_USERS=${IDLE_USERS:-2000}
 LOGIN_CONCURRENCY=${LOGIN_CONCURRENCY:-100}
 CHAT_USERS=${CHAT_USERS:-200}
@@ -101,15 +105,15 @@ start() {
 	case $name in
 	xmppd)
 		PORT=15222
-		fill "$ROOT/bench/servers/xmppd.toml.in" "$dir" $PORT 15280 >"$dir/xmppd.toml"
+		fill "$ROOT/$CONFIGS/xmppd.toml.in" "$dir" $PORT 15280 >"$dir/xmppd.toml"
 		taskset -c 0 "$WORK/bin/xmppd" serve --config "$dir/xmppd.toml" >"$dir/logs/xmppd.log" 2>&1 &
 		SPID=$!
 		STARTED+=("$SPID")
 		;;
 	ejabberd)
 		PORT=25222
-		fill "$ROOT/bench/servers/ejabberd.yml.in" "$dir" $PORT 25999 >"$dir/ejabberd.yml"
-		fill "$ROOT/bench/servers/ejabberdctl.cfg.in" "$dir" $PORT 25999 >"$dir/ejabberdctl.cfg"
+		fill "$ROOT/$CONFIGS/ejabberd.yml.in" "$dir" $PORT 25999 >"$dir/ejabberd.yml"
+		fill "$ROOT/$CONFIGS/ejabberdctl.cfg.in" "$dir" $PORT 25999 >"$dir/ejabberdctl.cfg"
 		cat "$dir/tls/cert.pem" "$dir/tls/key.pem" >"$dir/tls/combined.pem"
 		chown -R ejabberd:ejabberd "$dir"
 		(cd "$dir" && HOME="$dir" setpriv --reuid ejabberd --regid ejabberd --init-groups \
@@ -124,7 +128,7 @@ start() {
 		;;
 	prosody)
 		PORT=35222
-		fill "$ROOT/bench/servers/prosody.cfg.lua.in" "$dir" $PORT 0 >"$dir/prosody.cfg.lua"
+		fill "$ROOT/$CONFIGS/prosody.cfg.lua.in" "$dir" $PORT 0 >"$dir/prosody.cfg.lua"
 		chown -R prosody:prosody "$dir"
 		(cd "$dir" && setpriv --reuid prosody --regid prosody --init-groups \
 			taskset -c 0 prosody --config "$dir/prosody.cfg.lua" -F >"$dir/logs/prosody.out" 2>&1) &
@@ -177,7 +181,7 @@ chmod 644 "$WORK/tls/"*
 
 {
 	echo "{\"run\":\"$RUN\",\"commit\":\"$(cd "$ROOT" && git rev-parse --short HEAD)\","
-	echo "\"servers\":\"$SERVERS\",\"idle_users\":$IDLE_USERS,\"chat_users\":$CHAT_USERS,\"chat_rates\":\"$CHAT_RATES\",\"muc\":\"${MUC_ROOMS}x${MUC_OCCUPANTS}\",\"storm_users\":$STORM_USERS,"
+	echo "\"servers\":\"$SERVERS\",\"idle_users\":$IDLE_USERS,\"chat_users\":$CHAT_USERS,\"chat_rates\":\"$CHAT_RATES\",\"muc\":\"${MUC_ROOMS}x${MUC_OCCUPANTS}\",\"storm_users\":$STORM_USERS,\"configs\":\"$CONFIGS\","
 	echo "\"ejabberd\":\"$(dpkg-query -W -f '${Version}' ejabberd)\",\"prosody\":\"$(dpkg-query -W -f '${Version}' prosody)\",\"go\":\"$(go env GOVERSION)\",\"nproc\":$(nproc)}"
 } >"$OUT/run.json.new"
 [[ -f "$OUT/run.json" ]] && rm "$OUT/run.json.new" || mv "$OUT/run.json.new" "$OUT/run.json"

@@ -56,7 +56,7 @@ func (a *RoomArchive) Append(ctx context.Context, room jid.JID, msg *stanza.Elem
 	now := s.now().UTC()
 	// With is the room itself: a 'with' of an occupant's room JID is then
 	// the room's entries whose from is that JID (the full-JID check).
-	id, err := s.arch.Append(ctx, s.key(owner), storage.ArchiveEntry{Time: now, With: owner, Data: []byte(msg.String())})
+	id, err := s.arch.Append(ctx, s.key(owner), storage.ArchiveEntry{Time: now, With: owner, Data: msg.AppendXML(nil, "")})
 	if err != nil {
 		s.m.errors.WithLabelValues("append").Inc()
 		return "", fmt.Errorf("mam: archiving in %s: %w", owner, err)
