@@ -184,11 +184,11 @@ type ArchiveResult struct {
 // Archives stores per-key append-only archives.
 type Archives interface {
 	// Append stores e (its ID is ignored) and returns the assigned ID. The
-	// entry is visible to queries and survives a crash of the process once
-	// Append returns; a backend may defer making it survive a power loss
-	// for a bounded, configured window (the embedded store does, see
-	// storage/pebble's archiveSyncer), since an archive holds history of
-	// messages already delivered, not undelivered ones.
+	// entry is visible to queries once Append returns; a backend may defer
+	// making it survive a crash for a bounded, configured window (the
+	// embedded store does, see storage/pebble's archiveSyncer), since an
+	// archive holds history of messages already delivered, not undelivered
+	// ones.
 	Append(ctx context.Context, k Key, e ArchiveEntry) (id string, err error)
 	// Query returns the matching entries.
 	Query(ctx context.Context, k Key, q ArchiveQuery) (ArchiveResult, error)

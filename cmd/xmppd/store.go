@@ -45,7 +45,7 @@ type EmbeddedConfig struct {
 	// MaxValueBytes bounds one stored value (default 8 MiB).
 	MaxValueBytes int `toml:"max_value_bytes"`
 	// ArchiveSync is how long a message-archive append may wait for the
-	// fsync that makes it survive a power loss (default 100ms; "-1s":
+	// fsync that makes it survive a crash (default 100ms; "-1s":
 	// each append waits for its own). Other writes always sync first.
 	ArchiveSync c2s.Duration `toml:"archive_sync"`
 }

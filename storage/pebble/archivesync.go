@@ -18,12 +18,14 @@ import (
 // message's latency. The archive is history of messages that were already
 // delivered live (an undelivered message goes to the offline queue, whose
 // Push still syncs before it returns), so the trade is: an append commits to
-// pebble's write-ahead log without waiting for the fsync — it survives a
-// crash of the process once the log writer has handed it to the kernel,
-// microseconds later — and this syncer fsyncs the log within the configured
-// window after the first unsynced append. A power loss can lose at most that
-// window of archive history, never a message. Any synced write (a roster
-// change, an offline push) syncs the whole log, archive entries included.
+// pebble's write-ahead log without waiting, and this syncer fsyncs the log
+// within the configured window after the first unsynced append. Until then
+// the record may still be in pebble's own log buffer (pebble hands a
+// partial log block to the kernel only when a sync asks for it), so a crash
+// of the process, like one of the machine, can lose the archive entries of
+// at most the last window: history of delivered messages, never an
+// undelivered one. Any synced write (a roster change, an offline push)
+// syncs the whole log, archive entries included.
 //
 // Idle cost: none. The goroutine waits on a channel that only an unsynced
 // append signals; there is no ticker.
@@ -38,7 +40,7 @@ type archiveSyncer struct {
 	once sync.Once
 	err  error // of the final sync, read after done
 
-	syncs atomic.Int64 // log syncs done, for tests
+	syncs atomic.Int64 // log syncs completed, for tests
 }
 
 func startArchiveSyncer(db *pebble.DB, window time.Duration, log *slog.Logger) *archiveSyncer {
@@ -98,8 +100,9 @@ func (a *archiveSyncer) run() {
 // before: an empty log record written with Sync waits for the sync of
 // everything ahead of it in the log.
 func (a *archiveSyncer) syncLog() error {
-	a.syncs.Add(1)
-	return a.db.LogData(nil, pebble.Sync)
+	err := a.db.LogData(nil, pebble.Sync)
+	a.syncs.Add(1) // after: a test waiting for it may then kill the process
+	return err
 }
 
 // stop syncs what is pending and ends the goroutine; the DB is closed after.

@@ -33,8 +33,8 @@ type Options struct {
 	// flushed to a table file when it fills. Default 16 MiB.
 	MemTableSize uint64
 	// ArchiveSync is how long an archive append may wait for the fsync
-	// that makes it survive a power loss; appends inside one window share
-	// one fsync. Default 100ms; negative means every append waits for
+	// that makes it survive a crash (of the process or the machine);
+	// appends inside one window share one fsync. Default 100ms; negative means every append waits for
 	// its own (group-committed) fsync. See archiveSyncer.
 	ArchiveSync time.Duration
 	// Logger receives the engine's own messages (informational at Debug,

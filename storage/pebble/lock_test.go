@@ -23,7 +23,8 @@ const holderItems = 20
 var holderKey = storage.Key{Kind: "offline", User: "juliet@example.com"}
 
 // holderArchive gets holderItems archive appends, which return before
-// their fsync (see archiveSyncer): a process crash must not lose them.
+// their fsync (see archiveSyncer): once their window's sync is done, a
+// crash must not lose them.
 var holderArchive = storage.Key{Kind: "mam", User: "juliet@example.com"}
 
 // holderEnv names the directory a helper process opens and holds.
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 // holdLock opens the store in dir, acknowledges the writes the parent
 // expects to survive, says "ready" and waits to be killed.
 func holdLock(dir string) {
-	d, err := Open(dir, Options{})
+	d, err := Open(dir, Options{ArchiveSync: 10 * time.Millisecond})
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
@@ -60,6 +61,10 @@ func holdLock(dir string) {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
+	}
+	// The window's sync, then the parent may kill.
+	for d.sync.syncs.Load() == 0 {
+		time.Sleep(time.Millisecond)
 	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute) // killed by the parent long before
