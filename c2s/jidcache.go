@@ -1,26 +1,19 @@
 package c2s
 
 import (
-	"hash/maphash"
-	"sync"
-
 	"mellium.im/xmpp/jid"
+
+	"github.com/xmppd/xmppd/shardmap"
 )
 
 // addrCache remembers how recently seen address strings parse. A client
 // sends thousands of stanzas to the same few JIDs, and parsing one (the
 // PRECIS profiles and IDNA of RFC 7622) costs more allocations than
 // routing the stanza. Parsing is a pure function of the string, so a
-// cached answer is always right; only successful parses are kept. Bounded:
-// a full shard is emptied and refills.
+// cached answer is always right; only successful parses are kept. Bounded
+// by shardmap: a full shard is emptied and refills.
 type addrCache struct {
-	seed   maphash.Seed
-	shards [addrShards]addrShard
-}
-
-type addrShard struct {
-	mu sync.Mutex
-	m  map[string]parsedAddr
+	m *shardmap.Map[parsedAddr]
 }
 
 // parsedAddr is an address as ParseJID returns it and its normalised
@@ -30,32 +23,21 @@ type parsedAddr struct {
 	norm string
 }
 
-const (
-	addrShards   = 64
-	addrPerShard = 1024
-)
+// addrPerShard bounds the cache at 64 × 1024 addresses.
+const addrPerShard = 1024
 
-func newAddrCache() *addrCache { return &addrCache{seed: maphash.MakeSeed()} }
+func newAddrCache() *addrCache { return &addrCache{m: shardmap.New[parsedAddr](addrPerShard)} }
 
 // parse is ParseJID with the normalised string, through the cache.
 func (c *addrCache) parse(raw string) (jid.JID, string, error) {
-	sh := &c.shards[maphash.String(c.seed, raw)%addrShards]
-	sh.mu.Lock()
-	p, ok := sh.m[raw]
-	sh.mu.Unlock()
-	if ok {
+	if p, ok := c.m.Get(raw); ok {
 		return p.j, p.norm, nil
 	}
 	j, err := ParseJID(raw)
 	if err != nil {
 		return jid.JID{}, "", err
 	}
-	p = parsedAddr{j: j, norm: j.String()}
-	sh.mu.Lock()
-	if len(sh.m) >= addrPerShard || sh.m == nil {
-		sh.m = make(map[string]parsedAddr, 64)
-	}
-	sh.m[raw] = p
-	sh.mu.Unlock()
+	p := parsedAddr{j: j, norm: j.String()}
+	c.m.Put(raw, p)
 	return p.j, p.norm, nil
 }

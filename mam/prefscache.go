@@ -1,9 +1,9 @@
 package mam
 
 import (
-	"hash/maphash"
-	"sync"
 	"time"
+
+	"github.com/xmppd/xmppd/shardmap"
 )
 
 // prefsCache keeps recently read preferences, because every archived
@@ -12,15 +12,10 @@ import (
 // lives prefsTTL, so a change made through another node of a cluster (or an
 // account removed by the admin API, which does not pass through this
 // Service) is seen within that time; a change made here replaces the entry
-// at once. Bounded: a full shard is emptied and refills from storage.
+// at once. Bounded (shardmap): a full shard is emptied and refills from
+// storage.
 type prefsCache struct {
-	seed   maphash.Seed
-	shards [prefsShards]prefsShard
-}
-
-type prefsShard struct {
-	mu      sync.Mutex
-	entries map[string]cachedPrefs
+	m *shardmap.Map[cachedPrefs]
 }
 
 type cachedPrefs struct {
@@ -29,23 +24,17 @@ type cachedPrefs struct {
 }
 
 const (
-	prefsShards   = 64
 	prefsPerShard = 1024
 	prefsTTL      = 30 * time.Second
 )
 
-func newPrefsCache() *prefsCache { return &prefsCache{seed: maphash.MakeSeed()} }
-
-func (c *prefsCache) shard(owner string) *prefsShard {
-	return &c.shards[maphash.String(c.seed, owner)%prefsShards]
+func newPrefsCache() *prefsCache {
+	return &prefsCache{m: shardmap.New[cachedPrefs](prefsPerShard)}
 }
 
 // get returns owner's cached preferences if fresh at now.
 func (c *prefsCache) get(owner string, now time.Time) (Prefs, bool) {
-	sh := c.shard(owner)
-	sh.mu.Lock()
-	e, ok := sh.entries[owner]
-	sh.mu.Unlock()
+	e, ok := c.m.Get(owner)
 	if !ok || !now.Before(e.expires) {
 		return Prefs{}, false
 	}
@@ -54,19 +43,8 @@ func (c *prefsCache) get(owner string, now time.Time) (Prefs, bool) {
 
 // put caches p for owner as read or written at now.
 func (c *prefsCache) put(owner string, p Prefs, now time.Time) {
-	sh := c.shard(owner)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if _, ok := sh.entries[owner]; !ok && len(sh.entries) >= prefsPerShard || sh.entries == nil {
-		sh.entries = make(map[string]cachedPrefs, 16)
-	}
-	sh.entries[owner] = cachedPrefs{p: p, expires: now.Add(prefsTTL)}
+	c.m.Put(owner, cachedPrefs{p: p, expires: now.Add(prefsTTL)})
 }
 
 // forget drops owner's entry.
-func (c *prefsCache) forget(owner string) {
-	sh := c.shard(owner)
-	sh.mu.Lock()
-	delete(sh.entries, owner)
-	sh.mu.Unlock()
-}
+func (c *prefsCache) forget(owner string) { c.m.Delete(owner) }
