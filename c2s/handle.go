@@ -63,7 +63,7 @@ func (s *Session) serveStanzas() {
 			s.fail(err)
 			return
 		}
-		s.srv.m.handleSeconds.WithLabelValues(el.Name.Local).Observe(time.Since(start).Seconds())
+		s.srv.m.handling.of(el.Name.Local).Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -78,7 +78,7 @@ func (s *Session) handleStanza(ctx context.Context, el *stanza.Element) error {
 	if kind != "message" && kind != "presence" && kind != "iq" {
 		return &streamError{cond: streamUnsupportedStanza, text: "unknown top-level element " + kind}
 	}
-	s.srv.m.stanzasIn.WithLabelValues(kind).Inc()
+	s.srv.m.in.of(kind).Inc()
 
 	// RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only
 	// claim its own full or bare JID.

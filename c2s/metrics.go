@@ -12,15 +12,18 @@ type serverMetrics struct {
 	stanzasOut     *prometheus.CounterVec
 	routed         *prometheus.CounterVec // kind, outcome
 	handleSeconds  *prometheus.HistogramVec
-	authAttempts   *prometheus.CounterVec // mechanism, result
-	streamErrors   *prometheus.CounterVec
-	slowConsumers  prometheus.Counter
-	rerouted       prometheus.Counter
-	tlsFailures    prometheus.Counter
-	smEnabled      prometheus.Counter
-	smResumes      *prometheus.CounterVec // result: resumed, failed, timeout
-	smDetached     prometheus.Gauge
-	rateLimited    *prometheus.CounterVec // limit, action
+	// The per-stanza children of the vectors above by kind, looked up once.
+	in, out       byKind[prometheus.Counter]
+	handling      byKind[prometheus.Observer]
+	authAttempts  *prometheus.CounterVec // mechanism, result
+	streamErrors  *prometheus.CounterVec
+	slowConsumers prometheus.Counter
+	rerouted      prometheus.Counter
+	tlsFailures   prometheus.Counter
+	smEnabled     prometheus.Counter
+	smResumes     *prometheus.CounterVec // result: resumed, failed, timeout
+	smDetached    prometheus.Gauge
+	rateLimited   *prometheus.CounterVec // limit, action
 	// authThrottled counts SASL attempts auth.Throttle delayed (the
 	// address had failed too often); authThrottledSeconds sums the delays.
 	authThrottled        prometheus.Counter
@@ -77,6 +80,9 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, err
 	bound := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "xmppd_c2s_bound_resources", Help: "Resources in the session directory."},
 		func() float64 { return float64(s.dir.Len()) })
+	m.in = newByKind(m.stanzasIn.WithLabelValues)
+	m.out = newByKind(m.stanzasOut.WithLabelValues)
+	m.handling = newByKind(m.handleSeconds.WithLabelValues)
 	for _, c := range []prometheus.Collector{m.connections, m.sessionsActive, m.stanzasIn, m.stanzasOut,
 		m.routed, m.handleSeconds, m.authAttempts, m.streamErrors, m.slowConsumers, m.rerouted, m.tlsFailures, bound,
 		m.smEnabled, m.smResumes, m.smDetached, m.rateLimited, m.authThrottled, m.authThrottledSeconds} {
@@ -90,4 +96,29 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) (*serverMetrics, err
 		}
 	}
 	return m, nil
+}
+
+// byKind holds the children of a vector labelled by stanza kind for the
+// three kinds every stanza is, so that the per-stanza paths do not hash
+// the label each time; anything else goes through the vector.
+type byKind[T any] struct {
+	message, presence, iq T
+	with                  func(...string) T
+}
+
+func newByKind[T any](with func(...string) T) byKind[T] {
+	return byKind[T]{message: with("message"), presence: with("presence"), iq: with("iq"), with: with}
+}
+
+// of returns the child for kind.
+func (b byKind[T]) of(kind string) T {
+	switch kind {
+	case "message":
+		return b.message
+	case "presence":
+		return b.presence
+	case "iq":
+		return b.iq
+	}
+	return b.with(kind)
 }

@@ -496,7 +496,7 @@ func (w *outWriter) send(st *stanza.Element) {
 		return
 	}
 	if !nonza {
-		s.srv.m.stanzasOut.WithLabelValues(st.Name.Local).Inc()
+		s.srv.m.out.of(st.Name.Local).Inc()
 	}
 }
 
